@@ -1,0 +1,93 @@
+"""Reduction + clustering grid + metrics at the paper's scale on synthetic embeddings.
+
+336,921 pairs x (512 text + 512 image) dims with topic structure (text topics and image
+topics partly independent, as on CASM), plus a 1,024-dim joint vector. Runs the grid
+(3 methods x 8 K x K-Means by default) through the engine's own ``run_grid`` and prints one
+table with time and peak memory per step.
+
+    python benchmarks/bench_grid.py                       # paper scale, UMAP fit on a sample
+    python benchmarks/bench_grid.py --n 50000 --reduction pca
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from benchmarks.measure import measured, print_table  # noqa: E402
+from clustering_engine import metrics  # noqa: E402
+from clustering_engine.grid import GridConfig, run_grid  # noqa: E402
+from clustering_engine.methods import vector_level_space  # noqa: E402
+from clustering_engine.reduce import ReductionConfig, reduce  # noqa: E402
+
+PAPER_PAIRS = 336_921
+
+
+def synthetic_pairs(n: int, dim: int = 512, text_topics: int = 30, image_topics: int = 20,
+                    seed: int = 0):
+    """Text and image vectors around topic centres; a pair's image topic follows its text
+    topic only 40% of the time (complementary modalities). Joint = a noisy mix of both."""
+    rng = np.random.default_rng(seed)
+    t_topic = rng.integers(0, text_topics, n)
+    aligned = rng.random(n) < 0.4
+    i_topic = np.where(aligned, t_topic % image_topics, rng.integers(0, image_topics, n))
+    t_centres = rng.normal(size=(text_topics, dim)).astype(np.float32)
+    i_centres = rng.normal(size=(image_topics, dim)).astype(np.float32)
+    text = t_centres[t_topic] + rng.normal(scale=0.8, size=(n, dim)).astype(np.float32)
+    image = i_centres[i_topic] + rng.normal(scale=0.8, size=(n, dim)).astype(np.float32)
+    mix = rng.normal(size=(2 * dim, 2 * dim)).astype(np.float32) / np.sqrt(2 * dim)
+    joint = vector_level_space(text, image) @ mix
+    return text, image, joint.astype(np.float32)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=PAPER_PAIRS)
+    parser.add_argument("--reduction", default="umap", choices=("umap", "pca", "none"))
+    parser.add_argument("--fit-sample", type=int, default=20_000)
+    parser.add_argument("--ks", default="9,16,25,36,49,64,81,100")
+    args = parser.parse_args()
+    ks = tuple(int(k) for k in args.ks.split(","))
+    rows = []
+
+    with measured({"step": f"synthesise {args.n} pairs"}) as row:
+        text, image, joint = synthetic_pairs(args.n)
+    rows.append(row)
+
+    reduction = ReductionConfig(method=args.reduction, n_components=50,
+                                fit_sample=args.fit_sample if args.reduction == "umap" else None)
+    # One space reduced on its own, to show the per-space cost.
+    with measured({"step": f"reduce one space (vector, {reduction.key()})"}) as row:
+        reduce(vector_level_space(text, image), reduction)
+    rows.append(row)
+
+    stages = {}
+
+    def progress(stage, fraction):
+        stages.setdefault(stage.split()[0], fraction)
+
+    config = GridConfig(ks=ks, algorithms=("kmeans",), reduction=reduction,
+                        ami_permutations=20, kmeans_n_init=1)
+    with measured({"step": f"full grid: 4 reductions + 3 methods x {len(ks)} K x K-Means + metrics"}) as row:
+        result = run_grid(text, image, joint, config, progress)
+    rows.append(row)
+    for name, seconds in result.timings.items():
+        rows.append({"step": f"  of which {name}", "seconds": seconds})
+
+    X = result.spaces["vector"]
+    labels = next(s.labels for s in result.solutions if s.method == "vector" and s.k == max(ks))
+    with measured({"step": f"s_dbw once ({args.n} x 50, K={max(ks)})"}) as row:
+        metrics.s_dbw(X, labels)
+    rows.append(row)
+
+    print_table(rows, ["step", "seconds", "peak_rss_gib", "delta_rss_gib"],
+                title=f"Grid at {args.n} pairs (2 cores); reduction {reduction.key()}")
+    chosen = {k: v["chosen_k"] for k, v in result.k_selection.items() if v["space"] == "common"}
+    print("chosen K (common space):", chosen)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""Command line: ``python -m clustering_engine run --data PAIRS --images DIR --out OUT``."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .errors import EngineError
+from .grid import DEFAULT_KS, GridConfig
+from .reduce import ReductionConfig
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(x.strip() for x in text.split(",") if x.strip())
+
+
+def _weights(text: str) -> tuple[float, float]:
+    parts = text.split(",")
+    if len(parts) != 2:
+        raise argparse.ArgumentTypeError("modality weights are two numbers: TEXT,IMAGE")
+    return float(parts[0]), float(parts[1])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m clustering_engine",
+                                     description="Cluster text-image pairs three ways and score them.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="embed, cluster over the grid, score, write OUT")
+    run.add_argument("--data", required=True, help="pairs table: .csv, .jsonl or .parquet")
+    run.add_argument("--images", default=None, help="images root (default: the table's folder)")
+    run.add_argument("--out", required=True, help="output folder")
+    run.add_argument("--text-model", default="use-multilingual")
+    run.add_argument("--image-model", default="efficientnet-lite0")
+    run.add_argument("--joint-model", default="rcca",
+                     help="'rcca' (offline space learned from the pairs) or 'clip:<spec>'")
+    run.add_argument("--joint-combine", choices=("concat", "mean"), default="concat")
+    run.add_argument("--methods", type=_names, default=("label", "vector", "joint"))
+    run.add_argument("--ks", type=_ints, default=DEFAULT_KS, help="K grid, e.g. 9,16,25")
+    run.add_argument("--algorithms", type=_names, default=("kmeans", "hdbscan"),
+                     help="kmeans, hdbscan, hdbscan_flat")
+    run.add_argument("--reduction", choices=("umap", "pca", "none"), default="umap")
+    run.add_argument("--n-components", type=int, default=50)
+    run.add_argument("--umap-neighbors", type=int, default=15)
+    run.add_argument("--fit-sample", type=int, default=None,
+                     help="fit the reducer on this many sampled pairs, transform the rest")
+    run.add_argument("--min-cluster-size", type=int, default=None, help="HDBSCAN")
+    run.add_argument("--min-samples", type=int, default=None, help="HDBSCAN")
+    run.add_argument("--alpha", type=float, default=1.0, help="HDBSCAN")
+    run.add_argument("--kmeans-n-init", type=int, default=3)
+    run.add_argument("--modality-weights", type=_weights, default=(1.0, 1.0))
+    run.add_argument("--threshold", type=float, default=0.01, help="marginal-gain threshold")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--device", default="auto")
+    run.add_argument("--workers", type=int, default=2)
+    run.add_argument("--check-images", choices=("full", "header", "none"), default="full")
+    run.add_argument("--cache-dir", default=None)
+    run.add_argument("--stop-words", default=None, help="extra stop words, one per line")
+    sub.add_parser("models", help="list the embedders and whether they work offline here")
+    return parser
+
+
+def config_from_args(args) -> "EngineConfig":
+    from .pipeline import EngineConfig
+
+    reduction = ReductionConfig(method=args.reduction, n_components=args.n_components,
+                                n_neighbors=args.umap_neighbors, fit_sample=args.fit_sample,
+                                seed=args.seed)
+    grid = GridConfig(methods=args.methods, ks=args.ks, algorithms=args.algorithms,
+                      reduction=reduction, kmeans_n_init=args.kmeans_n_init,
+                      hdbscan_min_cluster_size=args.min_cluster_size,
+                      hdbscan_min_samples=args.min_samples, hdbscan_alpha=args.alpha,
+                      modality_weights=args.modality_weights,
+                      marginal_gain_threshold=args.threshold, seed=args.seed)
+    return EngineConfig(text_model=args.text_model, image_model=args.image_model,
+                        joint_model=args.joint_model, joint_combine=args.joint_combine,
+                        grid=grid, device=args.device, workers=args.workers,
+                        check_images=args.check_images, cache_dir=args.cache_dir,
+                        stop_words_file=args.stop_words)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "models":
+            from .embedders import available_embedders
+
+            for row in available_embedders():
+                print("  ".join(f"{k}={v}" for k, v in row.items()))
+            return 0
+        from .pipeline import run
+
+        def progress(stage: str, fraction: float) -> None:
+            print(f"[{fraction:5.0%}] {stage}", file=sys.stderr, flush=True)
+
+        manifest = run(args.data, args.images, args.out, config_from_args(args), progress)
+    except EngineError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    n = len(manifest["solutions"])
+    print(f"{n} solutions written to {args.out} (manifest.json, labels.parquet, report.html)")
+    for key, sel in manifest["k_selection"].items():
+        if sel["space"] == "common":
+            print(f"  chosen K ({sel['method']}, {sel['algorithm']}, common space): {sel['chosen_k']}")
+    return 0

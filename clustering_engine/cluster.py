@@ -1,0 +1,118 @@
+"""Clustering algorithms over a (reduced) space. Labels are int32, noise = -1.
+
+- ``kmeans``: scikit-learn K-Means (k-means++, seeded). Large inputs use MiniBatchKMeans
+  only when asked (``minibatch=True``); full K-Means on 337k x 50 is fast enough on 2 cores.
+- ``hdbscan``: density clustering with ``min_cluster_size`` and ``alpha`` (paper: 1000, 0.6
+  on CASM); K is whatever HDBSCAN finds.
+- ``hdbscan_flat``: HDBSCAN forced to K clusters (hdbscan.flat), the paper's fixed-K
+  HDBSCAN comparisons (appendix D).
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+import warnings
+
+import numpy as np
+
+from .errors import ConfigError
+
+ALGORITHMS = ("kmeans", "hdbscan", "hdbscan_flat")
+
+
+@dataclasses.dataclass(frozen=True)
+class ClusterConfig:
+    algorithm: str = "kmeans"
+    n_init: int = 3
+    minibatch: bool = False
+    min_cluster_size: int | None = None   # HDBSCAN; None -> max(5, n // 200)
+    min_samples: int | None = None
+    alpha: float = 1.0
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.algorithm not in ALGORITHMS:
+            raise ConfigError(f"algorithm must be one of {ALGORITHMS}, got {self.algorithm!r}")
+
+    def params(self) -> dict:
+        if self.algorithm == "kmeans":
+            return {"n_init": self.n_init, "minibatch": self.minibatch, "seed": self.seed}
+        return {"min_cluster_size": self.min_cluster_size, "min_samples": self.min_samples,
+                "alpha": self.alpha, "seed": self.seed}
+
+
+@dataclasses.dataclass
+class Clustering:
+    labels: np.ndarray
+    seconds: float
+    params: dict
+    note: str = ""
+
+
+def check_k(k: int, n_points: int) -> None:
+    """K must be at least 2 and at most the number of points."""
+    if k < 2:
+        raise ConfigError(f"K must be at least 2, got K={k}")
+    if k > n_points:
+        raise ConfigError(f"K={k} is larger than the number of pairs ({n_points})")
+
+
+def cluster(X: np.ndarray, config: ClusterConfig, k: int | None = None) -> Clustering:
+    """Cluster ``X``; ``k`` is required for kmeans and hdbscan_flat, ignored by hdbscan."""
+    started = time.perf_counter()
+    note = ""
+    params = dict(config.params())
+    if config.algorithm == "kmeans":
+        check_k(k, len(X))
+        labels = _kmeans(X, k, config)
+        params["k"] = k
+    else:
+        mcs = config.min_cluster_size or max(5, len(X) // 200)
+        params["min_cluster_size"] = mcs
+        if config.algorithm == "hdbscan":
+            labels = _hdbscan(X, mcs, config)
+        else:
+            check_k(k, len(X))
+            labels, note = _hdbscan_flat(X, k, mcs, config)
+            params["k"] = k
+        if (labels >= 0).sum() == 0:
+            note = (note + " " if note else "") + (
+                "HDBSCAN labelled every pair as noise: lower min_cluster_size "
+                f"(now {mcs}) or raise alpha")
+    return Clustering(labels.astype(np.int32), time.perf_counter() - started, params, note)
+
+
+def _kmeans(X, k, config):
+    from sklearn.cluster import KMeans, MiniBatchKMeans
+
+    if config.minibatch:
+        model = MiniBatchKMeans(n_clusters=k, random_state=config.seed, n_init=config.n_init,
+                                batch_size=4096)
+    else:
+        model = KMeans(n_clusters=k, random_state=config.seed, n_init=config.n_init)
+    with warnings.catch_warnings():
+        # Duplicate points (e.g. many posts sharing one image) make sklearn warn that it
+        # found fewer distinct clusters than K; the labels are still valid.
+        warnings.simplefilter("ignore")
+        return model.fit_predict(X)
+
+
+def _hdbscan(X, min_cluster_size, config):
+    import hdbscan
+
+    model = hdbscan.HDBSCAN(min_cluster_size=min_cluster_size, min_samples=config.min_samples,
+                            alpha=config.alpha, core_dist_n_jobs=1)
+    return model.fit_predict(X.astype(np.float64))
+
+
+def _hdbscan_flat(X, k, min_cluster_size, config):
+    from hdbscan import flat
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = flat.HDBSCAN_flat(X.astype(np.float64), n_clusters=k,
+                                  min_cluster_size=min_cluster_size,
+                                  min_samples=config.min_samples, alpha=config.alpha,
+                                  core_dist_n_jobs=1)
+    note = "; ".join(str(w.message) for w in caught if "cluster" in str(w.message).lower())
+    return np.asarray(model.labels_), note

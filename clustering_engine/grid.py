@@ -1,0 +1,290 @@
+"""The grid runner: methods x K x algorithms over already-embedded pairs.
+
+Each space is reduced once and reused for every K and algorithm. Everything is seeded, so
+the same inputs and config give the same labels.
+
+Evaluation spaces: a label-level solution has no feature space of its own, and S_Dbw values
+from different spaces are not comparable. Every solution is therefore scored twice:
+``s_dbw_own`` in the space it was clustered in (None for label-level), and ``s_dbw_common``
+in one common reference space per data set: the vector-level space, i.e. the L2-normalised
+text+image concatenation after the same reduction as every other space.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Callable
+
+import numpy as np
+
+from . import metrics
+from .cluster import ClusterConfig, cluster
+from .errors import ConfigError
+from .methods import METHODS, combine_labels, split_k, vector_level_space
+from .reduce import ReductionConfig, reduce
+
+COMMON_SPACE = "vector"
+COMMON_SPACE_LABEL = ("common space: L2-normalised text+image concatenation "
+                      "after the same reduction (vector-level space)")
+DEFAULT_KS = (9, 16, 25, 36, 49, 64, 81, 100)
+
+Progress = Callable[[str, float], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class GridConfig:
+    methods: tuple[str, ...] = METHODS
+    ks: tuple[int, ...] = DEFAULT_KS
+    algorithms: tuple[str, ...] = ("kmeans", "hdbscan")
+    reduction: ReductionConfig = ReductionConfig()
+    kmeans_n_init: int = 3
+    hdbscan_min_cluster_size: int | None = None
+    hdbscan_min_samples: int | None = None
+    hdbscan_alpha: float = 1.0
+    modality_weights: tuple[float, float] = (1.0, 1.0)
+    marginal_gain_threshold: float = 0.01
+    ami_permutations: int = 100
+    seed: int = 0
+
+    def __post_init__(self):
+        unknown = set(self.methods) - set(METHODS)
+        if unknown:
+            raise ConfigError(f"unknown method(s) {sorted(unknown)}; choose from {METHODS}")
+        if not self.methods:
+            raise ConfigError("choose at least one method")
+        bad = [k for k in self.ks if k < 2]
+        if bad:
+            raise ConfigError(f"every K must be at least 2, got {bad}")
+
+    def cluster_config(self, algorithm: str) -> ClusterConfig:
+        return ClusterConfig(algorithm=algorithm, n_init=self.kmeans_n_init,
+                             min_cluster_size=self.hdbscan_min_cluster_size,
+                             min_samples=self.hdbscan_min_samples, alpha=self.hdbscan_alpha,
+                             seed=self.seed)
+
+
+@dataclasses.dataclass
+class Solution:
+    id: str
+    method: str                 # label | vector | joint | text | image (single modality)
+    algorithm: str
+    k: int | None               # requested K (None for plain HDBSCAN)
+    labels: np.ndarray
+    k_text: int | None = None
+    k_image: int | None = None
+    space: str | None = None    # the space it was clustered in; None for label-level
+    seconds: float = 0.0
+    note: str = ""
+    metrics: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def n_clusters(self) -> int:
+        return int(len(np.unique(self.labels[self.labels >= 0])))
+
+    @property
+    def noise_share(self) -> float:
+        return float((self.labels < 0).mean()) if len(self.labels) else 0.0
+
+    def summary(self) -> dict:
+        """The manifest entry: everything but the per-pair labels."""
+        return {"id": self.id, "method": self.method, "algorithm": self.algorithm,
+                "k": self.k, "k_text": self.k_text, "k_image": self.k_image,
+                "n_clusters": self.n_clusters, "noise_share": round(self.noise_share, 6),
+                "space": self.space, "seconds": round(self.seconds, 3), "note": self.note,
+                "metrics": self.metrics}
+
+
+@dataclasses.dataclass
+class GridResult:
+    solutions: list[Solution]            # the three methods' solutions
+    modality_solutions: list[Solution]   # text-only and image-only building blocks
+    spaces: dict[str, np.ndarray]        # reduced spaces by name
+    reductions: dict[str, dict]          # effective reduction parameters + seconds
+    ami_diagnostic: list[dict]
+    k_selection: dict                    # per method/algorithm/space: gains and chosen K
+    timings: dict[str, float]
+
+
+def _solution_id(method: str, algorithm: str, k: int | None) -> str:
+    return f"{method}-{algorithm}" if k is None else f"{method}-{algorithm}-k{k}"
+
+
+def run_grid(text: np.ndarray, image: np.ndarray, joint: np.ndarray | None,
+             config: GridConfig = GridConfig(), progress: Progress | None = None) -> GridResult:
+    """Cluster the pairs over the grid and score every solution.
+
+    ``text`` (n, p), ``image`` (n, q) and ``joint`` (n, r) are row-aligned embeddings; ``joint``
+    may be None only when the joint method is not requested.
+    """
+    report = progress or (lambda stage, fraction: None)
+    n = len(text)
+    if len(image) != n or (joint is not None and len(joint) != n):
+        raise ConfigError("text, image and joint embeddings must have the same number of rows")
+    if "joint" in config.methods and joint is None:
+        raise ConfigError("the joint method needs joint embeddings (CLIP or rcca)")
+    too_big = [k for k in config.ks if k > n]
+    if too_big:
+        raise ConfigError(f"K={too_big[0]} is larger than the number of pairs ({n}); "
+                          f"use K <= {n}")
+    timings: dict[str, float] = {}
+
+    # 1. Spaces, each reduced once. The common space (vector-level) is always built.
+    raw = {"vector": vector_level_space(text, image, config.modality_weights)}
+    if "label" in config.methods:
+        raw["text"], raw["image"] = text, image
+    if "joint" in config.methods:
+        raw["joint"] = joint
+    spaces: dict[str, np.ndarray] = {}
+    reductions: dict[str, dict] = {}
+    for i, (name, X) in enumerate(raw.items()):
+        report(f"reduce {name}", 0.4 * i / len(raw))
+        reduced = reduce(X, config.reduction)
+        spaces[name] = reduced.vectors
+        reductions[name] = {**reduced.effective, "seconds": round(reduced.seconds, 3),
+                            "input_dim": int(X.shape[1])}
+        timings[f"reduce_{name}"] = reduced.seconds
+
+    # 2. Clustering over the grid.
+    started = time.perf_counter()
+    solutions: list[Solution] = []
+    modality: dict[tuple[str, str, int | None], Solution] = {}
+    jobs = _grid_jobs(config)
+    for j, (method, algorithm, k) in enumerate(jobs):
+        report(f"cluster {_solution_id(method, algorithm, k)}", 0.4 + 0.4 * j / max(len(jobs), 1))
+        if method == "label":
+            solutions.append(_label_level(spaces, config, algorithm, k, modality))
+        else:
+            cfg = config.cluster_config(algorithm)
+            result = cluster(spaces[method], cfg, k)
+            solutions.append(Solution(_solution_id(method, algorithm, k), method, algorithm, k,
+                                      result.labels, space=method, seconds=result.seconds,
+                                      note=result.note))
+    timings["cluster"] = time.perf_counter() - started
+
+    # 3. Metrics.
+    started = time.perf_counter()
+    report("metrics", 0.8)
+    for s in solutions + list(modality.values()):
+        _score(s, spaces)
+    ami_rows = _ami_diagnostic(modality, config)
+    ami_by_split = {(r["algorithm"], r["k_text"], r["k_image"]): r["ami"] for r in ami_rows}
+    for s in solutions:
+        if s.algorithm == "hdbscan":
+            s.metrics["ami_text_image"] = ami_by_split.get(("hdbscan", None, None))
+        elif s.k is not None:
+            kt, ki = split_k(s.k)
+            s.metrics["ami_text_image"] = ami_by_split.get((s.algorithm, kt, ki))
+    k_selection = _select_k(solutions, config)
+    timings["metrics"] = time.perf_counter() - started
+    report("done", 1.0)
+    return GridResult(solutions, list(modality.values()), spaces, reductions, ami_rows,
+                      k_selection, timings)
+
+
+def _grid_jobs(config: GridConfig) -> list[tuple[str, str, int | None]]:
+    jobs = []
+    for method in config.methods:
+        for algorithm in config.algorithms:
+            if algorithm == "hdbscan":
+                jobs.append((method, algorithm, None))     # HDBSCAN picks its own K
+            else:
+                jobs.extend((method, algorithm, k) for k in config.ks)
+    return jobs
+
+
+def _label_level(spaces, config, algorithm, k, modality) -> Solution:
+    """Cluster text and image separately (reusing earlier single-modality runs) and combine."""
+    k_text, k_image = (None, None) if k is None else split_k(k)
+    parts = []
+    for name, kk in (("text", k_text), ("image", k_image)):
+        key = (name, algorithm, kk)
+        if key not in modality:
+            if kk == 1:   # a prime K splits as 1 x K: one text (or image) cluster
+                labels, seconds, note = np.zeros(len(spaces[name]), np.int32), 0.0, "K=1"
+            else:
+                result = cluster(spaces[name], config.cluster_config(algorithm), kk)
+                labels, seconds, note = result.labels, result.seconds, result.note
+            modality[key] = Solution(_solution_id(name, algorithm, kk), name, algorithm, kk,
+                                     labels, space=name, seconds=seconds, note=note)
+        parts.append(modality[key])
+    labels = combine_labels(parts[0].labels, parts[1].labels)
+    return Solution(_solution_id("label", algorithm, k), "label", algorithm, k, labels,
+                    k_text=k_text, k_image=k_image, space=None,
+                    seconds=parts[0].seconds + parts[1].seconds,
+                    note="; ".join(p.note for p in parts if p.note))
+
+
+def _score(s: Solution, spaces: dict[str, np.ndarray]) -> None:
+    m = s.metrics
+    m["n_clusters"] = s.n_clusters
+    m["noise_share"] = round(s.noise_share, 6)
+    curve = metrics.data_loss_curve(s.labels)
+    m["data_loss_top25"] = float(metrics.data_loss_at(s.labels, 25))
+    m["data_loss_curve"] = [round(float(x), 6) for x in curve[:100]]
+    m["s_dbw_own"] = _s_dbw_or_none(spaces[s.space], s.labels) if s.space else None
+    m["s_dbw_common"] = (m["s_dbw_own"] if s.space == COMMON_SPACE
+                         else _s_dbw_or_none(spaces[COMMON_SPACE], s.labels))
+
+
+def _s_dbw_or_none(X: np.ndarray, labels: np.ndarray) -> float | None:
+    """S_Dbw needs two clusters; with fewer (e.g. all noise) the value is reported as None."""
+    if len(np.unique(labels[labels >= 0])) < 2:
+        return None
+    return float(metrics.s_dbw(X, labels))
+
+
+def _ami_diagnostic(modality, config: GridConfig) -> list[dict]:
+    """AMI between the text-only and image-only labels at each (K_t, K_i) of the grid."""
+    rows = []
+    pairs: dict[tuple, tuple[Solution, Solution]] = {}
+    for (name, algorithm, kk), s in modality.items():
+        if name != "text":
+            continue
+        for (name2, algorithm2, kk2), s2 in modality.items():
+            if name2 == "image" and algorithm2 == algorithm:
+                k_split_matches = kk is None or (kk, kk2) in {split_k(k) for k in config.ks}
+                if k_split_matches:
+                    pairs[(algorithm, kk, kk2)] = (s, s2)
+    for (algorithm, kt, ki), (st, si) in sorted(pairs.items(), key=lambda x: str(x[0])):
+        test = metrics.ami_permutation_test(st.labels, si.labels,
+                                            n_permutations=config.ami_permutations,
+                                            seed=config.seed)
+        rows.append({"algorithm": algorithm, "k_text": kt, "k_image": ki,
+                     "ami": float(test["ami"]), "p_value": float(test["p_value"]),
+                     "null_band": [float(x) for x in test["null_band"]],
+                     "n_permutations": test["n_permutations"],
+                     "reading": metrics.interpret_ami(test["ami"])})
+    return rows
+
+
+def _select_k(solutions: list[Solution], config: GridConfig) -> dict:
+    """Marginal gain of S_Dbw over K per method x algorithm x space, and the chosen K."""
+    out = {}
+    for method in config.methods:
+        for algorithm in config.algorithms:
+            if algorithm == "hdbscan":
+                continue
+            series = sorted((s for s in solutions if s.method == method
+                             and s.algorithm == algorithm), key=lambda s: s.k)
+            for space in ("own", "common"):
+                points = [(s.k, s.metrics[f"s_dbw_{space}"]) for s in series
+                          if s.metrics.get(f"s_dbw_{space}") is not None]
+                if len(points) < 2:
+                    continue
+                ks, scores = zip(*points)
+                out[f"{method}-{algorithm}-{space}"] = {
+                    "method": method, "algorithm": algorithm, "space": space,
+                    "ks": list(ks), "s_dbw": list(scores),
+                    "marginal_gain": metrics.marginal_gain(ks, scores),
+                    "threshold": config.marginal_gain_threshold,
+                    "chosen_k": int(metrics.select_k(ks, scores,
+                                                     config.marginal_gain_threshold))}
+    for s in solutions:
+        sel = out.get(f"{s.method}-{s.algorithm}-common")
+        if sel is not None and s.k is not None:
+            idx = sel["ks"].index(s.k) if s.k in sel["ks"] else None
+            s.metrics["marginal_gain_common"] = sel["marginal_gain"][idx] if idx is not None else None
+        own = out.get(f"{s.method}-{s.algorithm}-own")
+        if own is not None and s.k in own["ks"]:
+            s.metrics["marginal_gain_own"] = own["marginal_gain"][own["ks"].index(s.k)]
+    return out

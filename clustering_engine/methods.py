@@ -1,0 +1,62 @@
+"""The paper's three workflows for turning a text-image pair into something to cluster.
+
+- label-level combination: cluster text (K_t) and images (K_i) separately; the joint label is
+  the pair (t, i), so K = K_t x K_i (the paper uses K_t = K_i = sqrt(K)).
+- vector-level combination: L2-normalise each modality, concatenate (optionally weighted),
+  reduce, cluster.
+- joint embedding: one space for text and image (CLIP pair vectors, or the offline
+  regularised-CCA space), reduce, cluster.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+METHODS = ("label", "vector", "joint")
+METHOD_TITLES = {"label": "label-level combination", "vector": "vector-level combination",
+                 "joint": "joint embedding"}
+
+
+def l2_normalise(X: np.ndarray) -> np.ndarray:
+    X = np.asarray(X, dtype=np.float32)
+    norms = np.linalg.norm(X, axis=1, keepdims=True)
+    return X / np.where(norms > 0, norms, 1.0)
+
+
+def vector_level_space(text: np.ndarray, image: np.ndarray,
+                       weights: tuple[float, float] = (1.0, 1.0)) -> np.ndarray:
+    """[w_t * t/|t| ; w_i * i/|i|] — the paper's (p+q)-dim concatenation."""
+    if len(text) != len(image):
+        raise ValueError(f"text and image rows differ: {len(text)} vs {len(image)}")
+    w_text, w_image = weights
+    return np.hstack([w_text * l2_normalise(text), w_image * l2_normalise(image)])
+
+
+def split_k(k: int) -> tuple[int, int]:
+    """Factor K into K_t x K_i as close to sqrt(K) x sqrt(K) as possible, K_t <= K_i.
+
+    Square K (the paper's grid 9, 16, 25, ...) gives sqrt(K) each; a prime K has no
+    balanced split and gives 1 x K, so callers should prefer square or composite K.
+    """
+    best = (1, k)
+    for k_text in range(1, math.isqrt(k) + 1):
+        if k % k_text == 0:
+            best = (k_text, k // k_text)
+    return best
+
+
+def combine_labels(text_labels: np.ndarray, image_labels: np.ndarray) -> np.ndarray:
+    """Joint label per (text, image) label pair, numbered 0.. by first appearance; a pair
+    with noise (-1) in either modality is noise."""
+    text_labels = np.asarray(text_labels)
+    image_labels = np.asarray(image_labels)
+    noise = (text_labels < 0) | (image_labels < 0)
+    span = int(image_labels.max()) + 2 if len(image_labels) else 1
+    codes = text_labels.astype(np.int64) * span + image_labels
+    _, first, inverse = np.unique(codes[~noise], return_index=True, return_inverse=True)
+    # Renumber by order of first appearance so labels do not depend on code arithmetic.
+    order = np.argsort(np.argsort(first))
+    out = np.full(len(codes), -1, dtype=np.int32)
+    out[~noise] = order[inverse]
+    return out

@@ -1,0 +1,44 @@
+"""Writes a run's output folder (format "diptych-engine-run/1", documented in the README)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .grid import GridResult
+
+
+def write_outputs(out: Path, manifest: dict, pairs: pd.DataFrame, embeddings, result: GridResult,
+                  descriptions: dict, validation_report, embed_failures: pd.DataFrame) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "embeddings").mkdir(exist_ok=True)
+    (out / "spaces").mkdir(exist_ok=True)
+
+    # Row order everywhere = pairs.parquet = embeddings/pair_ids.txt.
+    pairs.drop(columns=["image_path"], errors="ignore").to_parquet(out / "pairs.parquet",
+                                                                   index=False)
+    (out / "embeddings" / "pair_ids.txt").write_text("\n".join(embeddings.pair_ids) + "\n",
+                                                     encoding="utf-8")
+    for name in ("text", "image", "joint"):
+        vectors = getattr(embeddings, name)
+        if vectors is not None:
+            np.save(out / "embeddings" / f"{name}.npy", np.asarray(vectors, dtype=np.float32))
+    for name, vectors in result.spaces.items():
+        np.save(out / "spaces" / f"{name}.npy", vectors)
+
+    columns = {"pair_id": embeddings.pair_ids}
+    for s in result.solutions + result.modality_solutions:
+        columns[s.id] = s.labels.astype(np.int32)
+    pd.DataFrame(columns).to_parquet(out / "labels.parquet", index=False)
+
+    (out / "clusters.json").write_text(json.dumps(descriptions, ensure_ascii=False),
+                                       encoding="utf-8")
+    validation_report.to_csv(out / "validation_report.csv")
+    validation_report.to_json(out / "validation_report.json")
+    embed_failures.to_csv(out / "embedding_failures.csv", index=False)
+
+    from .report import write_report
+
+    write_report(out, manifest, pairs, result, descriptions)

@@ -1,0 +1,125 @@
+"""Dimension reduction before clustering: UMAP (the paper's default, to 50 dims), PCA, or none.
+
+UMAP on hundreds of thousands of points is the slow step on a small machine. ``fit_sample``
+fits the reducer on a seeded random sample and transforms the remaining points with the
+fitted model (UMAP's out-of-sample ``transform``), which keeps the learned manifold and
+costs a fraction of a full fit. The default (``fit_sample=None``) fits on every point.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+import warnings
+
+import numpy as np
+
+from .errors import ConfigError
+
+REDUCERS = ("umap", "pca", "none")
+
+
+@dataclasses.dataclass(frozen=True)
+class ReductionConfig:
+    method: str = "umap"
+    n_components: int = 50
+    n_neighbors: int = 15
+    min_dist: float = 0.0
+    metric: str = "cosine"
+    fit_sample: int | None = None
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.method not in REDUCERS:
+            raise ConfigError(f"reduction must be one of {REDUCERS}, got {self.method!r}")
+        if self.method != "none" and self.n_components < 2:
+            raise ConfigError(f"reduction n_components must be >= 2, got {self.n_components}")
+
+    def key(self) -> str:
+        """A short string naming these parameters, for file names and manifests."""
+        if self.method == "none":
+            return "none"
+        parts = [self.method, str(self.n_components)]
+        if self.method == "umap":
+            parts += [f"nn{self.n_neighbors}", f"md{self.min_dist:g}", self.metric]
+        if self.fit_sample:
+            parts.append(f"fit{self.fit_sample}")
+        parts.append(f"s{self.seed}")
+        return "-".join(parts)
+
+
+@dataclasses.dataclass
+class Reduction:
+    vectors: np.ndarray
+    config: ReductionConfig
+    seconds: float
+    effective: dict  # parameters actually used (they can shrink on tiny data sets)
+
+
+def reduce(X: np.ndarray, config: ReductionConfig) -> Reduction:
+    """Reduce ``X`` (n, d) to ``config.n_components`` dims; returns float32 vectors."""
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    n, d = X.shape
+    started = time.perf_counter()
+    effective: dict = {"method": config.method}
+    if config.method == "none" or d <= config.n_components:
+        # Nothing to gain from a reducer that would not reduce.
+        out = X
+        effective["method"] = "none" if config.method == "none" else f"{config.method} skipped (d={d})"
+    elif config.method == "pca":
+        out, effective = _pca(X, config)
+    else:
+        out, effective = _umap(X, config)
+    return Reduction(np.ascontiguousarray(out, dtype=np.float32), config,
+                     time.perf_counter() - started, effective)
+
+
+def _fit_rows(n: int, config: ReductionConfig) -> np.ndarray | None:
+    if not config.fit_sample or config.fit_sample >= n:
+        return None
+    rng = np.random.default_rng(config.seed)
+    return np.sort(rng.choice(n, size=config.fit_sample, replace=False))
+
+
+def _pca(X: np.ndarray, config: ReductionConfig):
+    from sklearn.decomposition import PCA
+
+    k = min(config.n_components, X.shape[0], X.shape[1])
+    pca = PCA(n_components=k, random_state=config.seed, svd_solver="auto")
+    rows = _fit_rows(len(X), config)
+    if rows is None:
+        out = pca.fit_transform(X)
+    else:
+        pca.fit(X[rows])
+        out = pca.transform(X)
+    return out, {"method": "pca", "n_components": k,
+                 "explained_variance": float(pca.explained_variance_ratio_.sum()),
+                 "fit_rows": len(X) if rows is None else len(rows)}
+
+
+def _umap(X: np.ndarray, config: ReductionConfig):
+    import umap
+
+    n = len(X)
+    # UMAP's spectral initialisation needs n_components < n - 1, and neighbours < n.
+    n_neighbors = max(2, min(config.n_neighbors, n - 1))
+    k = min(config.n_components, max(2, n - 2))
+    warnings.filterwarnings("ignore", message="n_jobs value .* overridden")
+    reducer = umap.UMAP(n_components=k, n_neighbors=n_neighbors, min_dist=config.min_dist,
+                        metric=config.metric, random_state=config.seed,
+                        init="spectral" if n > k + 2 else "random", low_memory=True)
+    rows = _fit_rows(n, config)
+    if rows is None:
+        out = reducer.fit_transform(X)
+    else:
+        fitted = reducer.fit_transform(X[rows])
+        rest = np.setdiff1d(np.arange(n), rows, assume_unique=True)
+        out = np.empty((n, k), dtype=np.float32)
+        out[rows] = fitted
+        out[rest] = _chunked(reducer.transform, X[rest], chunk=50_000)
+    return out, {"method": "umap", "n_components": k, "n_neighbors": n_neighbors,
+                 "min_dist": config.min_dist, "metric": config.metric,
+                 "fit_rows": n if rows is None else len(rows)}
+
+
+def _chunked(fn, X: np.ndarray, chunk: int) -> np.ndarray:
+    return np.concatenate([fn(X[i:i + chunk]) for i in range(0, len(X), chunk)])

@@ -1,0 +1,9 @@
+"""Celery app: configuration comes from Django settings (CELERY_* names)."""
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "diptych.settings")
+app = Celery("diptych")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,157 @@
+"""Settings from the environment.
+
+Embedded default (no variables set): SQLite in ./var, Celery tasks run in-process (no broker
+server), DEBUG on. Production: set DJANGO_SECRET_KEY, DATABASE_URL (PostgreSQL), REDIS_URL,
+DJANGO_DEBUG=0 and DJANGO_ALLOWED_HOSTS.
+"""
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("DIPTYCH_VAR_DIR", BASE_DIR / "var"))
+
+DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or (
+    "insecure-dev-key-only-for-the-embedded-default" if DEBUG else None)
+if not SECRET_KEY:
+    raise RuntimeError("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG=0")
+ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "projects",
+    "annotation",
+    "scoring",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "diptych.urls"
+TEMPLATES = [{
+    "BACKEND": "django.template.backends.django.DjangoTemplates",
+    "DIRS": [BASE_DIR / "templates"],
+    "APP_DIRS": True,
+    "OPTIONS": {"context_processors": [
+        "django.template.context_processors.request",
+        "django.contrib.auth.context_processors.auth",
+        "django.contrib.messages.context_processors.messages",
+    ]},
+}]
+WSGI_APPLICATION = "diptych.wsgi.application"
+
+DATABASES = {"default": dj_database_url.config(
+    default=f"sqlite:///{VAR_DIR / 'diptych.sqlite3'}", conn_max_age=60)}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # The embedded default has a run thread writing progress while pages read: WAL lets
+    # readers go on during a write, IMMEDIATE avoids lock-upgrade deadlocks.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE",
+         "timeout": 20})
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "staticfiles"
+MEDIA_ROOT = Path(os.environ.get("DIPTYCH_MEDIA_ROOT", VAR_DIR / "media"))
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "projects:project-list"
+LOGOUT_REDIRECT_URL = "login"
+
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 100,
+}
+SPECTACULAR_SETTINGS = {"TITLE": "Diptych API", "VERSION": "0.1.0"}
+
+# Celery: Redis in production; in the embedded default tasks run eagerly in-process.
+REDIS_URL = os.environ.get("REDIS_URL")
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
+CELERY_TASK_ALWAYS_EAGER = REDIS_URL is None
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("DIPTYCH_CELERY_QUEUE", "diptych")
+
+# Engine runs and data sets (the projects app).
+# Without a broker, runs execute in a background thread of the web process so a request never
+# waits for the engine; with REDIS_URL they go to Celery workers.
+DIPTYCH_RUNS_IN_THREAD = CELERY_TASK_ALWAYS_EAGER
+# Embeddings are cached per installation (model + content hash): reruns and resumed runs reuse them.
+DIPTYCH_EMBEDDING_CACHE = Path(os.environ.get(
+    "DIPTYCH_EMBEDDING_CACHE", Path.home() / ".cache" / "diptych" / "embeddings"))
+# Uploaded data sets, run outputs and thumbnails live under MEDIA_ROOT/{datasets,runs,thumbnails};
+# MEDIA_ROOT is never served directly: every file goes through a view that checks membership.
+# Server folders a PI may import from in place (os.pathsep-separated).
+DIPTYCH_ALLOWED_DATA_ROOTS = [Path(p).resolve() for p in os.environ.get(
+    "DIPTYCH_ALLOWED_DATA_ROOTS", str(BASE_DIR.parent / "shared" / "data")).split(os.pathsep) if p]
+# Zip uploads: caps that turn a zip bomb into a clear error.
+DIPTYCH_MAX_ARCHIVE_BYTES = int(os.environ.get("DIPTYCH_MAX_ARCHIVE_BYTES", 8 * 1024 ** 3))
+DIPTYCH_MAX_ARCHIVE_FILES = int(os.environ.get("DIPTYCH_MAX_ARCHIVE_FILES", 500_000))
+DIPTYCH_MAX_COMPRESSION_RATIO = int(os.environ.get("DIPTYCH_MAX_COMPRESSION_RATIO", 200))
+# How the import checks images: "full" decodes every image (catches truncated files).
+DIPTYCH_IMPORT_CHECK_IMAGES = os.environ.get("DIPTYCH_IMPORT_CHECK_IMAGES", "full")
+DIPTYCH_ENGINE_WORKERS = int(os.environ.get("DIPTYCH_ENGINE_WORKERS", 2))
+
+if not DEBUG:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = os.environ.get("DJANGO_SECURE_SSL_REDIRECT", "1") == "1"
+    SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_HTTPONLY = True
+# Model choices offered on the run form: the offline defaults first (preselected), then specs an
+# administrator configured because their weights are on this server, e.g.
+# DIPTYCH_JOINT_MODELS="clip:ViT-B-32@/models/clip_vit_b32.bin" (comma-separated).
+def _model_list(variable: str, defaults: list[str]) -> list[str]:
+    extra = [s.strip() for s in os.environ.get(variable, "").split(",") if s.strip()]
+    return defaults + [s for s in extra if s not in defaults]
+
+
+DIPTYCH_MODEL_CHOICES = {
+    "text": _model_list("DIPTYCH_TEXT_MODELS", ["use-multilingual"]),
+    "image": _model_list("DIPTYCH_IMAGE_MODELS", ["efficientnet-lite0"]),
+    "joint": _model_list("DIPTYCH_JOINT_MODELS", ["rcca"]),
+}

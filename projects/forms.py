@@ -1,0 +1,77 @@
+from django import forms
+from django.contrib.auth import get_user_model
+
+from clustering_engine.methods import METHODS
+
+from .models import Role
+from .services.run_config import ALGORITHMS, DEFAULT_OPTIONS, model_choices
+from clustering_engine.reduce import REDUCERS
+
+
+class ProjectForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+
+class DatasetUploadForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    table = forms.FileField(help_text="pairs table: CSV/TSV/JSONL/Parquet with id, text, image")
+    images_zip = forms.FileField(required=False, help_text="a zip of the images the table names")
+
+
+class ServerFolderForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    folder = forms.CharField(max_length=1000, help_text="a folder under an allowed data root")
+    table_name = forms.CharField(max_length=255, initial="pairs.csv")
+
+
+class MemberForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.CODER)
+    create_with_password = forms.CharField(
+        required=False, widget=forms.PasswordInput,
+        help_text="if the user does not exist yet, create it with this password")
+
+    def clean(self):
+        data = super().clean()
+        users = get_user_model().objects
+        if data.get("username") and not users.filter(username=data["username"]).exists() \
+                and not data.get("create_with_password"):
+            raise forms.ValidationError("no such user: give a password to create the account")
+        return data
+
+
+def _choices(values):
+    return [(v, v) for v in values]
+
+
+class RunForm(forms.Form):
+    dataset = forms.ModelChoiceField(queryset=None)
+    text_model = forms.ChoiceField()
+    image_model = forms.ChoiceField()
+    joint_model = forms.ChoiceField(help_text="rcca: a joint space learned from this data set's "
+                                              "own text and image embeddings; CLIP when configured")
+    methods = forms.MultipleChoiceField(choices=_choices(METHODS),
+                                        widget=forms.CheckboxSelectMultiple,
+                                        initial=DEFAULT_OPTIONS["methods"])
+    ks = forms.CharField(initial=", ".join(map(str, DEFAULT_OPTIONS["ks"])), label="K grid")
+    algorithms = forms.MultipleChoiceField(choices=_choices(ALGORITHMS),
+                                           widget=forms.CheckboxSelectMultiple,
+                                           initial=DEFAULT_OPTIONS["algorithms"])
+    reduction = forms.ChoiceField(choices=_choices(REDUCERS), initial=DEFAULT_OPTIONS["reduction"])
+    n_components = forms.IntegerField(min_value=2, initial=DEFAULT_OPTIONS["n_components"],
+                                      label="dimensions after reduction")
+    seed = forms.IntegerField(min_value=0, initial=0)
+
+    def __init__(self, *args, datasets, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["dataset"].queryset = datasets
+        for modality in ("text", "image", "joint"):
+            field = self.fields[f"{modality}_model"]
+            field.choices = _choices(model_choices()[modality])
+            field.initial = model_choices()[modality][0]  # offline default preselected
+
+    def options(self) -> dict:
+        data = self.cleaned_data
+        return {k: data[k] for k in ("text_model", "image_model", "joint_model", "methods", "ks",
+                                     "algorithms", "reduction", "n_components", "seed")}

@@ -1,0 +1,12 @@
+"""Projects app models, one concern per module.
+
+Per-pair labels are deliberately not models: they stay in each run's ``labels.parquet``
+(see docs/storage.md); the ORM holds what pages list and filter.
+"""
+from .project import Membership, Project, Role
+from .dataset import Dataset
+from .run import EngineRun, RunStatus
+from .solution import ClusterSummary, Solution
+
+__all__ = ["Project", "Membership", "Role", "Dataset", "EngineRun", "RunStatus", "Solution",
+           "ClusterSummary"]

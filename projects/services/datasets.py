@@ -1,0 +1,141 @@
+"""Data set import: a pairs table + a zip of images, or a folder on the server.
+
+Both end in the engine's ``load_pairs`` so that what the page reports is exactly what a run
+will use. Nothing is left behind when an import fails: the folder is removed and no Dataset row
+exists (the call runs in a transaction), so a bad upload leaves the project as it was.
+"""
+from __future__ import annotations
+
+import shutil
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+
+from clustering_engine.data import load_pairs
+from clustering_engine.errors import EngineError
+
+from ..models import Dataset, Project
+from .safe_zip import ArchiveLimits, UnsafeArchiveError, extract_zip_safely
+from .storage import datasets_root
+
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".jsonl", ".parquet")
+
+
+class DatasetImportError(Exception):
+    """The import failed; the message is meant for the user."""
+
+
+def archive_limits() -> ArchiveLimits:
+    return ArchiveLimits(max_total_bytes=settings.DIPTYCH_MAX_ARCHIVE_BYTES,
+                         max_files=settings.DIPTYCH_MAX_ARCHIVE_FILES,
+                         max_ratio=settings.DIPTYCH_MAX_COMPRESSION_RATIO)
+
+
+def _table_name(filename: str) -> str:
+    suffix = Path(filename).suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        raise DatasetImportError(f"the table must be one of {', '.join(TABLE_SUFFIXES)} "
+                                 f"(got {filename!r})")
+    return "table" + suffix
+
+
+def _copy_upload(upload, dest: Path) -> None:
+    """Write an uploaded file (Django UploadedFile, or an open binary file) to ``dest``."""
+    with open(dest, "wb") as out:
+        if hasattr(upload, "chunks"):
+            for chunk in upload.chunks():
+                out.write(chunk)
+        else:
+            shutil.copyfileobj(upload, out)
+
+
+def validate_pairs(table_path: Path, images_root: Path):
+    """Run the engine's validation; returns its ValidationReport or raises DatasetImportError."""
+    try:
+        table = load_pairs(table_path, images_root, allowed_roots=[images_root],
+                           check_images=settings.DIPTYCH_IMPORT_CHECK_IMAGES,
+                           workers=settings.DIPTYCH_ENGINE_WORKERS)
+    except EngineError as exc:
+        message = str(exc)
+        report = getattr(exc, "report", None)
+        if report is not None and report.rejected:
+            message += f" — {report.top_reasons_text()}"
+        raise DatasetImportError(message) from None
+    return table.report
+
+
+def _create(project: Project, name: str, source: str, table_path: Path, images_root: Path,
+            storage_dir: str, report) -> Dataset:
+    info = report.to_dict()
+    return Dataset.objects.create(
+        project=project, name=name, source=source, table_path=str(table_path),
+        images_root=str(images_root), storage_dir=storage_dir, validation_report=info,
+        n_rows_read=info["n_rows_read"], n_pairs_valid=info["n_pairs_valid"],
+        n_rejected=info["n_rejected"])
+
+
+def import_uploaded_dataset(project: Project, name: str, table_file, table_filename: str,
+                            images_zip=None) -> Dataset:
+    """Store the table, extract the zip safely into a new folder, validate, create the row."""
+    table_name = _table_name(table_filename)
+    folder = datasets_root() / f"upload-{uuid.uuid4().hex}"
+    images_root = folder / "images"
+    try:
+        folder.mkdir(parents=True)
+        table_path = folder / table_name
+        _copy_upload(table_file, table_path)
+        images_root.mkdir()
+        if images_zip is not None:
+            zip_path = folder / "upload.zip"
+            _copy_upload(images_zip, zip_path)
+            try:
+                extract_zip_safely(zip_path, images_root, archive_limits())
+            finally:
+                zip_path.unlink(missing_ok=True)
+        report = validate_pairs(table_path, images_root)
+        with transaction.atomic():
+            return _create(project, name, Dataset.Source.UPLOAD, table_path, images_root,
+                           str(folder), report)
+    except UnsafeArchiveError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise DatasetImportError(str(exc)) from None
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def allowed_server_folder(folder: str | Path, extra_roots=()) -> Path:
+    """The resolved folder if it lies under an allowed data root; else DatasetImportError."""
+    resolved = Path(folder).resolve()
+    roots = [Path(r).resolve() for r in (*settings.DIPTYCH_ALLOWED_DATA_ROOTS, *extra_roots)]
+    if not any(resolved == r or r in resolved.parents for r in roots):
+        raise DatasetImportError(
+            f"{folder} is not under an allowed data root; allowed: "
+            f"{', '.join(map(str, roots)) or 'none (set DIPTYCH_ALLOWED_DATA_ROOTS)'}")
+    if not resolved.is_dir():
+        raise DatasetImportError(f"{folder} is not a folder")
+    return resolved
+
+
+def import_server_folder(project: Project, name: str, folder: str | Path,
+                         table_name: str = "pairs.csv", extra_roots=()) -> Dataset:
+    """Use a folder on the server in place (nothing copied); images resolve inside it.
+
+    ``extra_roots`` lets trusted callers (management commands run by the operator) add roots.
+    """
+    root = allowed_server_folder(folder, extra_roots)
+    table_path = (root / table_name).resolve()
+    if root not in table_path.parents:
+        raise DatasetImportError(f"the table {table_name!r} must be inside {root}")
+    if not table_path.is_file():
+        raise DatasetImportError(f"no table {table_name!r} in {root}")
+    report = validate_pairs(table_path, root)
+    return _create(project, name, Dataset.Source.SERVER_FOLDER, table_path, root, "", report)
+
+
+def delete_dataset_files(dataset: Dataset) -> None:
+    """Remove the folder Diptych owns for an uploaded data set (server folders are left alone)."""
+    if dataset.storage_dir:
+        shutil.rmtree(dataset.storage_dir, ignore_errors=True)

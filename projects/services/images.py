@@ -1,0 +1,51 @@
+"""Images of a data set, served to project members only, with thumbnails made once and cached."""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+from PIL import Image, ImageOps
+
+from ..models import Dataset
+from .storage import resolve_inside, thumbnails_root
+
+THUMBNAIL_SIZES = {"thumb": 256, "medium": 720}
+
+
+class ImageNotFound(Exception):
+    pass
+
+
+def image_path(dataset: Dataset, relative: str) -> Path:
+    """The image file for a path as written in the table; never outside the images root."""
+    path = resolve_inside(dataset.images_root, relative)
+    if path is None or not path.is_file():
+        raise ImageNotFound(relative)
+    return path
+
+
+def thumbnail(dataset: Dataset, relative: str, size: str = "thumb") -> Path:
+    """A cached JPEG thumbnail (created on first request; an atomic rename avoids torn files)."""
+    if size not in THUMBNAIL_SIZES:
+        raise ImageNotFound(relative)
+    source = image_path(dataset, relative)
+    stat = source.stat()
+    key = hashlib.sha256(f"{source}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:32]
+    target = thumbnails_root() / f"dataset-{dataset.pk}" / size / f"{key}.jpg"
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    pixels = THUMBNAIL_SIZES[size]
+    try:
+        with Image.open(source) as img:
+            img = ImageOps.exif_transpose(img)
+            img.thumbnail((pixels, pixels))
+            fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
+            with os.fdopen(fd, "wb") as out:
+                img.convert("RGB").save(out, "JPEG", quality=85)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        raise ImageNotFound(relative) from None
+    os.replace(tmp, target)
+    return target

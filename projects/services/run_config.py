@@ -1,0 +1,119 @@
+"""Run options: what the run form and the API accept, and how they become an EngineConfig.
+
+Stored on EngineRun.config as plain JSON so a run can be shown, repeated and resumed exactly.
+"""
+from __future__ import annotations
+
+from django.conf import settings
+
+from clustering_engine.errors import ConfigError
+from clustering_engine.grid import DEFAULT_KS, GridConfig
+from clustering_engine.methods import METHODS
+from clustering_engine.pipeline import EngineConfig
+from clustering_engine.reduce import REDUCERS, ReductionConfig
+
+ALGORITHMS = ("kmeans", "hdbscan", "hdbscan_flat")
+DEFAULT_OPTIONS = {
+    "text_model": None,  # None = first configured choice (the offline default)
+    "image_model": None,
+    "joint_model": None,
+    "methods": list(METHODS),
+    "ks": list(DEFAULT_KS),
+    "algorithms": ["kmeans"],
+    "reduction": "umap",
+    "n_components": 50,
+    "fit_sample": None,
+    "hdbscan_min_cluster_size": None,
+    "ami_permutations": 100,
+    "seed": 0,
+}
+
+
+class RunConfigError(Exception):
+    """Invalid run options; the message is for the user."""
+
+
+def model_choices() -> dict[str, list[str]]:
+    return settings.DIPTYCH_MODEL_CHOICES
+
+
+def _int_list(value, name: str) -> list[int]:
+    if isinstance(value, str):
+        value = [v for v in value.replace(";", ",").split(",") if v.strip()]
+    try:
+        numbers = sorted({int(v) for v in value})
+    except (TypeError, ValueError):
+        raise RunConfigError(f"{name} must be whole numbers separated by commas") from None
+    if not numbers:
+        raise RunConfigError(f"give at least one value for {name}")
+    return numbers
+
+
+def _str_list(value, name: str, allowed) -> list[str]:
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    chosen = list(dict.fromkeys(value or []))
+    unknown = [v for v in chosen if v not in allowed]
+    if unknown:
+        raise RunConfigError(f"unknown {name}: {', '.join(unknown)}; choose from {', '.join(allowed)}")
+    if not chosen:
+        raise RunConfigError(f"choose at least one of the {name}")
+    return chosen
+
+
+def _optional_int(value, name: str, minimum: int) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise RunConfigError(f"{name} must be a whole number") from None
+    if number < minimum:
+        raise RunConfigError(f"{name} must be at least {minimum}")
+    return number
+
+
+def normalise_options(raw: dict) -> dict:
+    """Fill defaults, validate, and check that the engine accepts the result."""
+    options = {**DEFAULT_OPTIONS, **{k: v for k, v in (raw or {}).items() if k in DEFAULT_OPTIONS}}
+    choices = model_choices()
+    for modality in ("text", "image", "joint"):
+        key = f"{modality}_model"
+        options[key] = options[key] or choices[modality][0]
+        if options[key] not in choices[modality]:
+            raise RunConfigError(f"{modality} model {options[key]!r} is not configured on this "
+                                 f"server; choose from {', '.join(choices[modality])}")
+    options["methods"] = _str_list(options["methods"], "methods", METHODS)
+    options["ks"] = _int_list(options["ks"], "K values")
+    options["algorithms"] = _str_list(options["algorithms"], "algorithms", ALGORITHMS)
+    if options["reduction"] not in REDUCERS:
+        raise RunConfigError(f"reduction must be one of {', '.join(REDUCERS)}")
+    options["n_components"] = _optional_int(options["n_components"], "dimensions", 2) or 50
+    options["fit_sample"] = _optional_int(options["fit_sample"], "fit sample", 100)
+    options["hdbscan_min_cluster_size"] = _optional_int(options["hdbscan_min_cluster_size"],
+                                                        "HDBSCAN minimum cluster size", 2)
+    options["ami_permutations"] = _optional_int(options["ami_permutations"],
+                                                "AMI permutations", 0) or 0
+    options["seed"] = _optional_int(options["seed"], "seed", 0) or 0
+    try:
+        engine_config(options)
+    except ConfigError as exc:
+        raise RunConfigError(str(exc)) from None
+    return options
+
+
+def engine_config(options: dict) -> EngineConfig:
+    """The EngineConfig for stored options; the embedding cache is the installation's."""
+    grid = GridConfig(
+        methods=tuple(options["methods"]), ks=tuple(options["ks"]),
+        algorithms=tuple(options["algorithms"]),
+        reduction=ReductionConfig(method=options["reduction"],
+                                  n_components=options["n_components"],
+                                  fit_sample=options["fit_sample"], seed=options["seed"]),
+        hdbscan_min_cluster_size=options["hdbscan_min_cluster_size"],
+        ami_permutations=options["ami_permutations"], seed=options["seed"])
+    return EngineConfig(text_model=options["text_model"], image_model=options["image_model"],
+                        joint_model=options["joint_model"], grid=grid,
+                        cache_dir=str(settings.DIPTYCH_EMBEDDING_CACHE),
+                        check_images=settings.DIPTYCH_IMPORT_CHECK_IMAGES,
+                        workers=settings.DIPTYCH_ENGINE_WORKERS)

@@ -1,0 +1,177 @@
+"""Engine runs: start, dispatch, execute (inside a worker), cancel, resume.
+
+Dispatch happens in ``transaction.on_commit`` so a worker never looks for a run that is not
+committed yet. Without a broker (embedded default) the run executes in a daemon thread of the
+web process, so a request never waits for the engine.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+
+from django.conf import settings
+from django.db import close_old_connections, transaction
+from django.utils import timezone
+
+from clustering_engine.errors import EngineError
+
+from ..models import Dataset, EngineRun, Project, RunStatus
+from .run_config import engine_config, normalise_options
+from .run_outputs import store_run_outputs
+from .storage import run_output_dir
+
+log = logging.getLogger(__name__)
+PROGRESS_WRITE_INTERVAL_S = 1.0  # coalesce progress writes inside a stage
+MAX_LOG_CHARS = 200_000
+
+
+class RunCancelled(Exception):
+    """Raised from the progress callback when a cancel was requested."""
+
+
+class RunStateError(Exception):
+    """The run cannot do that in its current state; the message is for the user."""
+
+
+def start_run(project: Project, dataset: Dataset, options: dict, user=None,
+              dispatch: bool = True) -> EngineRun:
+    """Validate the options, create a queued run and dispatch it once the transaction commits
+    (``dispatch=False``: the caller executes it itself, e.g. a management command)."""
+    if dataset.project_id != project.pk:
+        raise RunStateError("that data set belongs to another project")
+    if dataset.status != Dataset.Status.READY:
+        raise RunStateError("that data set is not ready")
+    options = normalise_options(options)
+    with transaction.atomic():
+        run = EngineRun.objects.create(project=project, dataset=dataset, created_by=user,
+                                       config=options, seed=options["seed"])
+        run.output_dir = str(run_output_dir(run.pk))
+        run.save(update_fields=["output_dir"])
+        if dispatch:
+            dispatch_on_commit(run.pk)
+    return run
+
+
+def dispatch_on_commit(run_id: int) -> None:
+    transaction.on_commit(lambda: _dispatch(run_id))
+
+
+def _dispatch(run_id: int) -> None:
+    from ..tasks import run_engine
+
+    if settings.DIPTYCH_RUNS_IN_THREAD and run_engine.app.conf.task_always_eager:
+        threading.Thread(target=_run_in_thread, args=(run_id,), name=f"engine-run-{run_id}",
+                         daemon=True).start()
+        return
+    result = run_engine.delay(run_id)
+    EngineRun.objects.filter(pk=run_id).update(celery_task_id=result.id or "")
+
+
+def _run_in_thread(run_id: int) -> None:
+    try:
+        execute_run(run_id)
+    finally:
+        close_old_connections()
+
+
+def request_cancel(run: EngineRun) -> None:
+    """Ask a queued or running run to stop; the worker stops at the next stage boundary."""
+    if not run.can_cancel:
+        raise RunStateError(f"a {run.get_status_display().lower()} run cannot be cancelled")
+    EngineRun.objects.filter(pk=run.pk).update(cancel_requested=True)
+    # A queued run that no worker picked up yet is cancelled right away.
+    EngineRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
+        status=RunStatus.CANCELLED, finished_at=timezone.now(), stage="cancelled")
+    run.refresh_from_db()
+
+
+def resume_run(run: EngineRun) -> EngineRun:
+    """Queue a failed or cancelled run again; finished embeddings come from the cache."""
+    if not run.can_resume:
+        raise RunStateError(f"only failed or cancelled runs can be resumed (this one is "
+                            f"{run.get_status_display().lower()})")
+    with transaction.atomic():
+        run.status, run.cancel_requested, run.error_message = RunStatus.QUEUED, False, ""
+        run.stage, run.progress, run.finished_at = "queued", 0.0, None
+        run.log += "\n--- resumed; embeddings already computed are reused from the cache ---\n"
+        run.save(update_fields=["status", "cancel_requested", "error_message", "stage",
+                                "progress", "finished_at", "log"])
+        dispatch_on_commit(run.pk)
+    return run
+
+
+class _RunReporter:
+    """The engine's progress and echo callbacks, writing to the run row.
+
+    Writes only the progress columns (``update``), never ``cancel_requested``, so a cancel
+    request is never overwritten; the cancel flag is read at each stage boundary.
+    """
+
+    def __init__(self, run: EngineRun):
+        self.run_id = run.pk
+        self.stage = None
+        self.last_write = 0.0
+        self.log = run.log
+
+    def echo(self, message: str) -> None:
+        self.log = (self.log + str(message).rstrip() + "\n")[-MAX_LOG_CHARS:]
+
+    def progress(self, stage: str, fraction: float) -> None:
+        now = time.monotonic()
+        new_stage = stage != self.stage
+        if new_stage:
+            self.echo(f"[{timezone.now():%H:%M:%S}] {stage}")
+            if EngineRun.objects.filter(pk=self.run_id, cancel_requested=True).exists():
+                raise RunCancelled()
+        if new_stage or now - self.last_write >= PROGRESS_WRITE_INTERVAL_S:
+            self.stage, self.last_write = stage, now
+            EngineRun.objects.filter(pk=self.run_id).update(
+                stage=stage[:60], progress=max(0.0, min(1.0, float(fraction))), log=self.log)
+
+    def finish(self, **fields) -> None:
+        EngineRun.objects.filter(pk=self.run_id).update(log=self.log, finished_at=timezone.now(),
+                                                        **fields)
+
+
+def execute_run(run_id: int) -> str:
+    """Run the engine for one run (called by the Celery task); returns the final status."""
+    from clustering_engine.pipeline import run as run_engine
+
+    claimed = EngineRun.objects.filter(pk=run_id, status=RunStatus.QUEUED,
+                                       cancel_requested=False)
+    if not claimed.update(status=RunStatus.RUNNING, started_at=timezone.now(), stage="starting",
+                          progress=0.0):
+        run = EngineRun.objects.filter(pk=run_id).first()
+        if run and run.status == RunStatus.QUEUED and run.cancel_requested:
+            EngineRun.objects.filter(pk=run_id).update(status=RunStatus.CANCELLED,
+                                                       finished_at=timezone.now())
+            return RunStatus.CANCELLED
+        return run.status if run else "missing"  # already taken by another delivery
+    run = EngineRun.objects.select_related("dataset").get(pk=run_id)
+    EngineRun.objects.filter(pk=run_id).update(attempts=run.attempts + 1)
+    reporter = _RunReporter(run)
+    try:
+        config = engine_config(run.config)
+        manifest = run_engine(run.dataset.table_path, run.dataset.images_root, run.output_dir,
+                              config=config, progress=reporter.progress, echo=reporter.echo)
+        reporter.progress("storing results", 0.99)
+        store_run_outputs(run, manifest)
+    except RunCancelled:
+        reporter.echo("cancelled at a stage boundary")
+        reporter.finish(status=RunStatus.CANCELLED, stage="cancelled")
+        return RunStatus.CANCELLED
+    except EngineError as exc:
+        reporter.echo(f"error: {exc}")
+        reporter.finish(status=RunStatus.FAILED, error_message=str(exc))
+        return RunStatus.FAILED
+    except Exception as exc:  # noqa: BLE001 - the run must end in a visible state
+        log.exception("engine run %s failed", run_id)
+        reporter.echo(traceback.format_exc())
+        reporter.finish(status=RunStatus.FAILED,
+                        error_message=f"unexpected error ({type(exc).__name__}: {exc}); "
+                                      "the log has the details")
+        return RunStatus.FAILED
+    reporter.finish(status=RunStatus.SUCCEEDED, stage="done", progress=1.0)
+    return RunStatus.SUCCEEDED

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The whole test suite (called by `make test` and CI). Usage: scripts/test.sh PYTHON
+set -euo pipefail
+PY="${1:-python3}"
+cd "$(dirname "$0")/.."
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 MPLBACKEND=Agg
+exec "$PY" -m pytest -q -p no:cacheprovider tests "${@:2}"

@@ -1,0 +1,130 @@
+"""Tests of clustering_engine.describe: c-TF-IDF terms, tokenisation, representatives."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from clustering_engine.describe import (clean_text, ctfidf_terms, detect_language,
+                                        load_builtin_stop_words, representatives, tokenize)
+
+LABOUR = ["工人抗议拖欠工资 http://t.co/abc @reporter",
+          "工厂工人聚集抗议，要求发放工资",
+          "工资被拖欠，工人们上街抗议 #维权",
+          "Workers protest unpaid wages at the factory"]
+WEATHER = ["今天的天气很好，阳光明媚",
+           "周末去公园看花，天气晴朗",
+           "公园里的花开了，天气真好",
+           "Sunny weather in the park today"]
+
+
+def test_ctfidf_hand_computed_english():
+    # Class 0: "apple apple banana" (3 words), class 1: "banana cherry" (2 words); A = 2.5.
+    # score(apple, 0) = 2/3 * log(1 + 2.5/2); score(banana, 0) = 1/3 * log(1 + 2.5/2)
+    # score(cherry, 1) = 1/2 * log(1 + 2.5/1); score(banana, 1) = 1/2 * log(1 + 2.5/2)
+    terms = ctfidf_terms(["apple apple", "banana", "banana cherry", "ignored noise"],
+                         [0, 0, 1, -1], language="en")
+    assert list(terms) == [0, 1]
+    assert [t for t, _ in terms[0]] == ["apple", "banana"]
+    assert terms[0][0][1] == pytest.approx(2 / 3 * math.log(1 + 2.5 / 2))
+    assert terms[0][1][1] == pytest.approx(1 / 3 * math.log(1 + 2.5 / 2))
+    assert terms[1][0] == ("cherry", pytest.approx(0.5 * math.log(3.5)))
+    assert terms[1][1] == ("banana", pytest.approx(0.5 * math.log(2.25)))
+
+
+def test_ctfidf_chinese_and_english_labour_cluster():
+    texts = LABOUR + WEATHER
+    labels = [0] * len(LABOUR) + [1] * len(WEATHER)
+    assert detect_language(texts) == "zh"
+    terms = ctfidf_terms(texts, labels, top_n=5)
+    labour_top = [t for t, _ in terms[0][:3]]
+    assert {"抗议", "工资"} <= set(labour_top)
+    weather_top = [t for t, _ in terms[1][:3]]
+    assert "天气" in weather_top and "公园" in weather_top
+    every_term = {t for ranked in terms.values() for t, _ in ranked}
+    assert not every_term & {"http", "t.co", "abc", "reporter", "的", "the", "at"}
+    assert all(len(ranked) <= 5 for ranked in terms.values())
+    scores = [s for _, s in terms[0]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_ctfidf_stop_words_file_and_builtin_switch(tmp_path):
+    texts = ["protest wages wages", "weather park"]
+    path = tmp_path / "stop.txt"
+    path.write_text("# my list\nwages\n\n", encoding="utf-8")
+    terms = ctfidf_terms(texts, [0, 1], language="en", stop_words=str(path))
+    assert [t for t, _ in terms[0]] == ["protest"]
+    terms = ctfidf_terms(texts, [0, 1], language="en", stop_words=["park"])
+    assert [t for t, _ in terms[1]] == ["weather"]
+    with_builtin = ctfidf_terms(["the cat"], [0], language="en")
+    without = ctfidf_terms(["the cat"], [0], language="en", builtin_stop_words=False)
+    assert [t for t, _ in with_builtin[0]] == ["cat"]
+    assert [t for t, _ in without[0]] == ["cat", "the"]
+
+
+def test_ctfidf_edge_cases():
+    terms = ctfidf_terms(["http://x.org @a", "real words here", None], [0, 1, 1], language="en")
+    assert terms[0] == []   # nothing left after cleaning
+    assert [t for t, _ in terms[1]] == ["real", "words"]   # "here" is a stop word
+    assert ctfidf_terms(["a", "b"], [-1, -1]) == {}
+    with pytest.raises(ValueError):
+        ctfidf_terms(["a"], [0, 1])
+    with pytest.raises(ValueError):
+        ctfidf_terms(["a"], [0], language="fr")
+
+
+def test_tokenize_and_detect_language():
+    assert clean_text("RT @bob: look https://t.co/x #Paris").split() == ["RT", ":", "look", "Paris"]
+    stops = load_builtin_stop_words("en")
+    assert tokenize("RT @bob: Look at the #Eiffel tower! 2015 http://t.co/x", "en", stops) == [
+        "look", "eiffel", "tower"]
+    # Scraped tweets escape their URLs ("http: \/\/t.co\/x"); bare short links too.
+    assert tokenize("Livr app http: \\/\\/t.co\\/BojivEViv2 via t.co/abc", "en", stops) == [
+        "livr", "app"]
+    assert detect_language(["hello world", "good morning"]) == "en"
+    assert detect_language(["你好世界", "hello"]) == "zh"
+    assert "的" in load_builtin_stop_words("zh") and "the" in load_builtin_stop_words("zh")
+    assert "的" not in load_builtin_stop_words("en")
+
+
+def test_representatives_hand_computed():
+    # Cluster 0: rows 0-9 on a line, mean 4.5 -> closest rows 4 and 5 (tie: row order).
+    X = np.concatenate([np.arange(10.0), [100.0, 101.0, 102.0], [50.0]])[:, None]
+    labels = np.array([0] * 10 + [1] * 3 + [-1])
+    reps = representatives(X, labels, share=0.2, n=5, seed=0)
+    assert sorted(reps) == [0, 1]
+    assert sorted(reps[0]) == [4, 5]        # ceil(0.2 * 10) = 2 candidates, both drawn
+    assert reps[1] == [11]                  # ceil(0.2 * 3) = 1 candidate: the middle point
+    reps = representatives(X, labels, share=0.1, n=5, seed=0)
+    assert reps[0] in ([4], [5])            # 1 candidate: first of the tied closest in order
+    assert reps[0] == [4]
+
+
+def test_representatives_seeded_and_within_share():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(500, 4))
+    labels = rng.integers(0, 3, 500)
+    a = representatives(X, labels, share=0.1, n=5, seed=1)
+    assert a == representatives(X, labels, share=0.1, n=5, seed=1)
+    assert a != representatives(X, labels, share=0.1, n=5, seed=2)
+    # Dropping cluster 2 does not change the draws of clusters 0 and 1.
+    mask = labels != 2
+    b = representatives(X[mask], labels[mask], share=0.1, n=5, seed=1)
+    rows = np.flatnonzero(mask)
+    assert {k: [int(rows[i]) for i in v] for k, v in b.items()} == {0: a[0], 1: a[1]}
+    for cluster, chosen in a.items():
+        members = np.flatnonzero(labels == cluster)
+        dist = np.linalg.norm(X[members] - X[members].mean(axis=0), axis=1)
+        limit = np.sort(dist)[math.ceil(0.1 * len(members)) - 1]
+        chosen_dist = np.linalg.norm(X[chosen] - X[members].mean(axis=0), axis=1)
+        assert len(chosen) == 5 and len(set(chosen)) == 5
+        assert np.all(chosen_dist <= limit + 1e-12)
+        assert list(chosen_dist) == sorted(chosen_dist)   # closest first
+
+
+def test_representatives_validation():
+    with pytest.raises(ValueError):
+        representatives(np.zeros((3, 2)), [0, 0, 1], share=0)
+    with pytest.raises(ValueError):
+        representatives(np.zeros((3, 2)), [0, 0], share=0.1)

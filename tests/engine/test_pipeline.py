@@ -1,0 +1,169 @@
+"""The engine end to end through its CLI, on real MediaEval tweets and images."""
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from clustering_engine.cli import main as cli_main
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+DATA = ROOT.parent / "shared" / "data" / "mediaeval2016_vmu"
+needs_data = pytest.mark.skipif(not (DATA / "pairs.csv").exists(),
+                                reason=f"MediaEval demo data not found at {DATA}")
+
+
+def small_table(tmp_path, n=60):
+    """The first n MediaEval pairs, images copied into tmp, plus four bad rows."""
+    pairs = pd.read_csv(DATA / "pairs.csv", dtype=str).head(n)
+    images = tmp_path / "images"
+    images.mkdir()
+    for rel in pairs["image"].unique():
+        shutil.copy(DATA / rel, images / pathlib.Path(rel).name)
+    pairs["image"] = pairs["image"].map(lambda rel: f"images/{pathlib.Path(rel).name}")
+    (images / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    bad = pd.DataFrame([
+        {"id": "bad-missing", "text": "a post whose image is gone", "image": "images/nope.jpg"},
+        {"id": "bad-corrupt", "text": "a post with a corrupt image", "image": "images/broken.jpg"},
+        {"id": "bad-empty-text", "text": "  ", "image": pairs["image"].iloc[0]},
+        {"id": pairs["id"].iloc[0], "text": "duplicate id", "image": pairs["image"].iloc[1]},
+    ])
+    table = pd.concat([pairs, bad], ignore_index=True)
+    path = tmp_path / "pairs.csv"
+    table.to_csv(path, index=False)
+    return path, n
+
+
+def run_cli(args):
+    return cli_main(["run", *map(str, args)])
+
+
+@needs_data
+def test_small_run_writes_every_output_and_reports_bad_rows(tmp_path):
+    table, n_valid = small_table(tmp_path)
+    out = tmp_path / "out"
+    args = ["--data", table, "--images", tmp_path, "--out", out, "--ks", "4,9",
+            "--algorithms", "kmeans,hdbscan,hdbscan_flat", "--reduction", "pca",
+            "--n-components", "8", "--min-cluster-size", "5", "--cache-dir", tmp_path / "cache"]
+    assert run_cli(args) == 0
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["data"]["n_pairs_clustered"] == n_valid
+    assert manifest["seed"] == 0 and manifest["versions"]["scikit-learn"]
+    assert {"text", "image", "joint"} <= set(manifest["models"])
+    assert "rcca" in manifest["models"]["joint"]["model_id"]
+    assert "not a pretrained" in manifest["models"]["joint"]["model_id"]
+
+    ids = {s["id"] for s in manifest["solutions"]}
+    for method in ("label", "vector", "joint"):
+        for k in (4, 9):
+            assert f"{method}-kmeans-k{k}" in ids and f"{method}-hdbscan_flat-k{k}" in ids
+        assert f"{method}-hdbscan" in ids
+    by_id = {s["id"]: s for s in manifest["solutions"]}
+    assert (by_id["label-kmeans-k9"]["k_text"], by_id["label-kmeans-k9"]["k_image"]) == (3, 3)
+    assert by_id["label-kmeans-k9"]["metrics"]["s_dbw_own"] is None   # no space of its own
+    for sid in ("label-kmeans-k9", "vector-kmeans-k9", "joint-kmeans-k9"):
+        m = by_id[sid]["metrics"]
+        assert m["s_dbw_common"] > 0 and 0 <= m["data_loss_top25"] <= 1
+        assert m["ami_text_image"] is not None
+    assert by_id["vector-kmeans-k9"]["metrics"]["s_dbw_own"] == by_id["vector-kmeans-k9"]["metrics"]["s_dbw_common"]
+    assert manifest["ami_diagnostic"] and "reading" in manifest["ami_diagnostic"][0]
+    assert {v["chosen_k"] for v in manifest["k_selection"].values()} <= {4, 9}
+
+    labels = pd.read_parquet(out / "labels.parquet")
+    assert len(labels) == n_valid and labels.columns[0] == "pair_id"
+    assert ids <= set(labels.columns)
+    assert labels["vector-kmeans-k9"].nunique() == 9
+    order = (out / "embeddings" / "pair_ids.txt").read_text().split()
+    assert order == labels["pair_id"].tolist()
+    assert np.load(out / "embeddings" / "text.npy").shape == (n_valid, 512)
+    assert np.load(out / "embeddings" / "image.npy").shape == (n_valid, 1280)
+    assert np.load(out / "spaces" / "vector.npy").shape == (n_valid, 8)
+
+    rejected = pd.read_csv(out / "validation_report.csv", dtype=str)
+    assert set(rejected["id"]) >= {"bad-missing", "bad-corrupt", "bad-empty-text"}
+    assert len(rejected) == 4   # the duplicate id too
+
+    clusters = json.loads((out / "clusters.json").read_text())
+    first = clusters["vector-kmeans-k9"][0]
+    assert first["size"] >= clusters["vector-kmeans-k9"][-1]["size"]
+    assert first["top_terms"] and set(first["representatives"]) <= set(order)
+
+    html = (out / "report.html").read_text()
+    for name in ("sdbw_vs_k_own", "sdbw_vs_k_common", "marginal_gain_common", "data_loss",
+                 "cooccurrence_heatmap", "gallery_vector"):
+        for ext in ("png", "svg", "pdf"):
+            assert (out / "figures" / f"{name}.{ext}").stat().st_size > 1000
+    assert html.count("<svg") >= 6 and "AMI" in html and "data:image/jpeg;base64" in html
+
+
+@needs_data
+def test_rerun_is_deterministic_and_embeds_nothing_new(tmp_path):
+    table, _ = small_table(tmp_path, n=40)
+    common = ["--data", table, "--images", tmp_path, "--ks", "4", "--algorithms", "kmeans",
+              "--reduction", "umap", "--n-components", "5", "--cache-dir", tmp_path / "cache"]
+    assert run_cli([*common, "--out", tmp_path / "a"]) == 0
+    cache_files = sorted(p.name for p in (tmp_path / "cache").rglob("*"))
+    assert run_cli([*common, "--out", tmp_path / "b"]) == 0
+    assert sorted(p.name for p in (tmp_path / "cache").rglob("*")) == cache_files
+    a = pd.read_parquet(tmp_path / "a" / "labels.parquet")
+    b = pd.read_parquet(tmp_path / "b" / "labels.parquet")
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_nothing_valid_is_a_clear_error_naming_the_reasons(tmp_path, capsys):
+    (tmp_path / "pairs.csv").write_text("id,text,image\n1,hello,missing.jpg\n2,,missing2.jpg\n")
+    code = run_cli(["--data", tmp_path / "pairs.csv", "--out", tmp_path / "out",
+                    "--cache-dir", tmp_path / "cache"])
+    err = capsys.readouterr().err
+    assert code == 2 and "error:" in err and "Traceback" not in err
+
+
+def test_k_larger_than_the_data_is_a_clear_error(tmp_path, capsys):
+    images = tmp_path / "img"
+    images.mkdir()
+    rows = ["id,text,image"]
+    for i in range(6):
+        Image.new("RGB", (32, 32), (40 * i, 10, 10)).save(images / f"{i}.png")
+        rows.append(f"{i},post number {i} about topic {i % 2},img/{i}.png")
+    (tmp_path / "pairs.csv").write_text("\n".join(rows) + "\n")
+    code = run_cli(["--data", tmp_path / "pairs.csv", "--out", tmp_path / "out", "--ks", "4,9",
+                    "--reduction", "none", "--algorithms", "kmeans",
+                    "--cache-dir", tmp_path / "cache"])
+    err = capsys.readouterr().err
+    assert code == 2 and "K=9" in err and "6" in err
+
+
+@needs_data
+@pytest.mark.slow
+def test_full_mediaeval_run_with_default_models_and_grid(tmp_path):
+    """The issue's acceptance run: all 1,776 pairs, default offline models, default K grid,
+    K-Means and HDBSCAN, three methods (joint through the offline rcca space)."""
+    out = tmp_path / "out"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "clustering_engine", "run", "--data", str(DATA / "pairs.csv"),
+         "--images", str(DATA), "--out", str(out), "--cache-dir", str(tmp_path / "cache")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
+    assert result.returncode == 0, result.stderr[-3000:]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["data"]["n_pairs_clustered"] >= 1700
+    grid = (9, 16, 25, 36, 49, 64, 81, 100)
+    ids = {s["id"] for s in manifest["solutions"]}
+    expected = {f"{m}-kmeans-k{k}" for m in ("label", "vector", "joint") for k in grid}
+    expected |= {f"{m}-hdbscan" for m in ("label", "vector", "joint")}
+    assert expected <= ids
+    assert manifest["reductions"]["vector"]["method"] == "umap"
+    assert manifest["reductions"]["vector"]["n_components"] == 50
+    for s in manifest["solutions"]:
+        if s["algorithm"] == "kmeans":
+            assert s["metrics"]["s_dbw_common"] is not None
+    labels = pd.read_parquet(out / "labels.parquet")
+    assert len(labels) == manifest["data"]["n_pairs_clustered"]
+    assert (out / "report.html").stat().st_size > 100_000
