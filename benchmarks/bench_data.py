@@ -3,7 +3,8 @@
 Data sets: the real MediaEval 2016 table (1,776 pairs, 366 images; skipped if absent) and a
 synthetic 300,000-row table (5% of posts with two images) sharing a few thousand small generated
 images in a temporary folder. Each case runs in a fresh child process so that its peak RSS
-(``ru_maxrss``) is its own; "RSS base" is the child's RSS after imports.
+(``ru_maxrss``) is its own; "RSS base" is the child's RSS after imports. "CPU s" is user + system
+time of the child and its workers: on a shared machine it is steadier than wall time.
 
     python benchmarks/bench_data.py [--rows 300000] [--images 3000] [--workers N]
 """
@@ -63,11 +64,15 @@ def run_case(table: str, root: str, mode: str, workers: int | None, executor: st
     from clustering_engine.data import load_pairs
 
     rss_base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    cpu_before = sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+                     for f in ("ru_utime", "ru_stime"))
     start = time.perf_counter()
     result = load_pairs(table, root, check_images=mode, workers=workers, executor=executor)
     seconds = time.perf_counter() - start
     rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"seconds": seconds, "rows": result.report.n_rows_read, "valid": result.report.n_pairs_valid,
+    cpu = sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+              for f in ("ru_utime", "ru_stime")) - cpu_before
+    return {"seconds": seconds, "cpu_seconds": cpu, "rows": result.report.n_rows_read, "valid": result.report.n_pairs_valid,
             "images": int(result.pairs.image_path.nunique()),
             "rss_base_mb": rss_base / 1024, "rss_peak_mb": rss_peak / 1024}
 
@@ -105,13 +110,13 @@ def main() -> None:
 
         print(f"CPUs: {os.cpu_count()}, workers: {args.workers or 'default'}\n")
         header = f"{'data':<16} {'check':<7} {'pool':<8} {'rows':>8} {'valid':>8} {'images':>7} " \
-                 f"{'time s':>7} {'rows/s':>9} {'RSS base MB':>12} {'RSS peak MB':>12}"
+                 f"{'time s':>7} {'CPU s':>6} {'rows/s':>9} {'RSS base MB':>12} {'RSS peak MB':>12}"
         print(header)
         print("-" * len(header))
         for name, table, root, mode, executor in cases:
             r = in_child(table, root, mode, args.workers, executor)
             print(f"{name:<16} {mode:<7} {executor:<8} {r['rows']:>8,} {r['valid']:>8,} {r['images']:>7,} "
-                  f"{r['seconds']:>7.2f} {r['rows'] / r['seconds']:>9,.0f} "
+                  f"{r['seconds']:>7.2f} {r['cpu_seconds']:>6.1f} {r['rows'] / r['seconds']:>9,.0f} "
                   f"{r['rss_base_mb']:>12.0f} {r['rss_peak_mb']:>12.0f}", flush=True)
 
 

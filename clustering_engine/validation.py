@@ -22,6 +22,9 @@ pair level (``field`` is ``image``; ``id`` is the pair id):
     truncated_image     the file ends before the image data does
     corrupt_image       the image data cannot be decoded
     decompression_bomb  declared size above ``max_image_pixels``
+
+Truncation is detected only while ``PIL.ImageFile.LOAD_TRUNCATED_IMAGES`` is False (Pillow's
+default); code that sets it process-wide makes truncated files pass the "full" check.
 """
 
 from __future__ import annotations

@@ -101,7 +101,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
 }
-SPECTACULAR_SETTINGS = {"TITLE": "Diptych API", "VERSION": "0.1.0"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Diptych API", "VERSION": "0.1.0",
+    "ENUM_NAME_OVERRIDES": {"DatasetStatusEnum": "projects.models.dataset.Dataset.Status",
+                            "RunStatusEnum": "projects.models.run.RunStatus"},
+}
 
 # Celery: Redis in production; in the embedded default tasks run eagerly in-process.
 REDIS_URL = os.environ.get("REDIS_URL")

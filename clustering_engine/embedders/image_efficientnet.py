@@ -12,8 +12,8 @@ import io
 
 import numpy as np
 
-from .base import (Embedder, as_float32_rows, file_sha256, package_version, require_module,
-                   resolve_device)
+from .base import (Embedder, as_float32_rows, file_sha256, fold_batchnorms, package_version,
+                   require_module, resolve_device)
 
 IMAGE_SIZE = 224
 
@@ -30,6 +30,21 @@ def images_to_uint8_batch(images, size: int) -> np.ndarray:
             img = img.resize((size, size), Image.BILINEAR)
         batch[i] = np.asarray(img, dtype=np.uint8)
     return batch
+
+
+def _fold_lite_batchnorms(model) -> None:
+    """Fold every BN into its conv and make ReLU6 in place (inference only; ~1.5x faster on CPU)."""
+    from torch import nn
+
+    pairs = [(model, "_conv_stem", "_bn0"), (model, "_conv_head", "_bn1")]
+    for block in model._blocks:
+        if hasattr(block, "_expand_conv"):  # absent in blocks with expand_ratio 1
+            pairs.append((block, "_expand_conv", "_bn0"))
+        pairs += [(block, "_depthwise_conv", "_bn1"), (block, "_project_conv", "_bn2")]
+    fold_batchnorms(pairs)
+    for module in model.modules():
+        if isinstance(module, nn.ReLU6):
+            module.inplace = True  # each ReLU6 acts on a fresh conv output nobody else holds
 
 
 class EfficientNetLite0Embedder(Embedder):
@@ -55,8 +70,10 @@ class EfficientNetLite0Embedder(Embedder):
         self.weights_sha256 = file_sha256(self.weights_path)
         with contextlib.redirect_stdout(io.StringIO()):  # the loader prints a banner
             model = lite.EfficientNet.from_pretrained("efficientnet-lite0", weights_path=self.weights_path)
+        model.eval()
+        _fold_lite_batchnorms(model)
         # channels_last: the depthwise convolutions run ~30% faster on CPU (oneDNN) this way
-        self._model = model.eval().to(self.device, memory_format=torch.channels_last)
+        self._model = model.to(self.device, memory_format=torch.channels_last)
         self._torch = torch
         self.version = (f"efficientnet-lite-pytorch=={package_version('efficientnet-lite-pytorch')}"
                         f"+weights.{self.weights_sha256[:12]}+resize{IMAGE_SIZE}")

@@ -12,7 +12,8 @@ import os
 import numpy as np
 
 from ..errors import ModelUnavailableError
-from .base import Embedder, as_float32_rows, file_sha256, package_version, resolve_device
+from .base import (Embedder, as_float32_rows, file_sha256, fold_batchnorms, package_version,
+                   resolve_device)
 from .image_efficientnet import images_to_uint8_batch
 
 CSAIL_URL = "http://places2.csail.mit.edu/models_places365/resnet18_places365.pth.tar"
@@ -70,6 +71,14 @@ class Places365ResNet18Embedder(Embedder):
             raise _missing(path, f"{path!r} does not fit resnet18(num_classes=365): "
                                  f"{str(exc)[:200]}") from exc
         model.fc = torch.nn.Identity()  # keep the 512-d avgpool features
+        model.eval()
+        pairs = [(model, "conv1", "bn1")]
+        for layer in (model.layer1, model.layer2, model.layer3, model.layer4):
+            for block in layer:
+                pairs += [(block, "conv1", "bn1"), (block, "conv2", "bn2")]
+                if block.downsample is not None:
+                    pairs.append((block.downsample, "0", "1"))
+        fold_batchnorms(pairs)
         self._model = model.eval().to(self.device, memory_format=torch.channels_last)
         self.weights_path = path
         self.weights_sha256 = file_sha256(path)

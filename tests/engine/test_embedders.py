@@ -161,6 +161,18 @@ def test_efficientnet_lite0_features(efficientnet):
     assert _cos(vectors[0], vectors[1]) > 0.97
     assert _cos(vectors[0], vectors[1]) > _cos(vectors[0], vectors[2]) + 0.05
     assert efficientnet.describe()["options"]["normalisation"] == "(x-127)/128"
+    # equals the untouched reference model (the embedder folds BatchNorms for speed): pooled
+    # head features before the classifier, on (x - 127) / 128 inputs
+    import torch
+    from efficientnet_lite_pytorch import EfficientNet
+
+    reference = EfficientNet.from_pretrained("efficientnet-lite0",
+                                             weights_path=efficientnet.weights_path).eval()
+    x = torch.from_numpy((np.asarray(images[2].resize((224, 224), Image.BILINEAR), np.float32)
+                          - 127) / 128).permute(2, 0, 1)[None]
+    with torch.no_grad():
+        expected = reference.extract_features(x).mean(dim=(2, 3))[0].numpy()
+    np.testing.assert_allclose(vectors[2], expected, rtol=1e-3, atol=1e-3)
 
 
 def test_corrupt_image_is_reported_and_run_goes_on(efficientnet, tmp_path):

@@ -167,3 +167,33 @@ def test_full_mediaeval_run_with_default_models_and_grid(tmp_path):
     labels = pd.read_parquet(out / "labels.parquet")
     assert len(labels) == manifest["data"]["n_pairs_clustered"]
     assert (out / "report.html").stat().st_size > 100_000
+
+
+@needs_data
+@pytest.mark.parametrize("loader", ["open_clip", "transformers"])
+def test_joint_method_through_a_tiny_clip_saved_to_disk(tmp_path, loader):
+    from tests.engine.tiny_clip import (EMBED_DIM, TINY_ARCH, build_tiny_hf_clip,
+                                        build_tiny_open_clip)
+
+    table, n_valid = small_table(tmp_path, n=30)
+    weights = tmp_path / "clip"
+    weights.mkdir()
+    if loader == "open_clip":
+        _, file = build_tiny_open_clip(weights)
+        spec = f"clip:{TINY_ARCH}@{file}"
+    else:
+        build_tiny_hf_clip(weights)
+        spec = f"clip:hf:{weights}"
+    out = tmp_path / "out"
+    assert run_cli(["--data", table, "--images", tmp_path, "--out", out, "--ks", "4",
+                    "--methods", "joint,vector", "--algorithms", "kmeans", "--reduction", "none",
+                    "--joint-model", spec, "--cache-dir", tmp_path / "cache"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    joint_model = manifest["models"]["joint"]
+    assert joint_model["combine"] == "concat" and "rcca" not in joint_model["model_id"]
+    joint = np.load(out / "embeddings" / "joint.npy")
+    assert joint.shape == (n_valid, 2 * EMBED_DIM)
+    np.testing.assert_allclose(np.linalg.norm(joint[:, :EMBED_DIM], axis=1), 1, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(joint[:, EMBED_DIM:], axis=1), 1, atol=1e-5)
+    labels = pd.read_parquet(out / "labels.parquet")
+    assert labels["joint-kmeans-k4"].nunique() == 4

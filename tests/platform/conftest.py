@@ -38,6 +38,11 @@ import django  # noqa: E402  (after the environment above)
 django.setup()
 
 
+def pytest_configure(config):
+    # whitenoise warns when STATIC_ROOT was never collected; irrelevant to these tests.
+    config.addinivalue_line("filterwarnings", "ignore:No directory at:UserWarning")
+
+
 @pytest.fixture(scope="session")
 def embedding_cache(tmp_path_factory):
     return tmp_path_factory.mktemp("embedding-cache")
@@ -51,6 +56,7 @@ def platform_settings(settings, tmp_path, embedding_cache):
     settings.DIPTYCH_RUNS_IN_THREAD = False
     settings.DIPTYCH_ALLOWED_DATA_ROOTS = [DATA.parent.resolve()]
     settings.DIPTYCH_ENGINE_WORKERS = 1
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast
     return settings
 
 

@@ -1,0 +1,16 @@
+"""Runs every benchmark script in turn (each prints its own table). `make bench` calls it."""
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SCRIPTS = ["bench_metrics.py", "bench_data.py", "bench_embedding.py", "bench_pipeline.py",
+           "bench_grid.py"]
+
+if __name__ == "__main__":
+    failed = []
+    for script in SCRIPTS:
+        print(f"\n=== {script} ===", flush=True)
+        if subprocess.run([sys.executable, str(HERE / script)], cwd=HERE.parent).returncode:
+            failed.append(script)
+    sys.exit(f"failed: {failed}" if failed else 0)

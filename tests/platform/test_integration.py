@@ -1,0 +1,128 @@
+"""Integration against the PostgreSQL and Redis on this machine with a real Celery worker
+process: upload -> run (small real engine config) -> Solution + ClusterSummary rows -> pages."""
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+
+from projects.models import ClusterSummary, Dataset, EngineRun, RunStatus, Solution
+
+from .conftest import REDIS_PORT, SMALL_RUN_OPTIONS, reachable
+
+REPO = Path(__file__).resolve().parents[2]
+REDIS_URL = f"redis://127.0.0.1:{REDIS_PORT}/11"
+RUN_TIMEOUT_S = 300
+
+
+def _need_services():
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL at 127.0.0.1:5432 is unreachable; the integration test needs it")
+    if not reachable(REDIS_PORT):
+        pytest.skip(f"Redis at 127.0.0.1:{REDIS_PORT} is unreachable; the integration test needs it")
+
+
+@pytest.fixture
+def celery_worker(transactional_db, settings, embedding_cache, tmp_path):
+    """A real `celery -A diptych worker -P solo` on the test database, own queue, own Redis DB."""
+    _need_services()
+    from diptych.celery import app
+
+    queue = f"diptych-test-{uuid.uuid4().hex[:8]}"
+    db = connection.settings_dict
+    env = {**os.environ, "REDIS_URL": REDIS_URL, "DIPTYCH_CELERY_QUEUE": queue,
+           "DATABASE_URL": f"postgres://{db['USER'] or 'postgres'}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+           "DIPTYCH_MEDIA_ROOT": str(settings.MEDIA_ROOT),
+           "DIPTYCH_EMBEDDING_CACHE": str(embedding_cache), "DIPTYCH_ENGINE_WORKERS": "1",
+           "DJANGO_SETTINGS_MODULE": "diptych.settings", "MPLBACKEND": "Agg",
+           "PYTHONPATH": str(REPO)}
+    log_path = tmp_path / "worker.log"
+    with open(log_path, "wb") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "diptych", "worker", "-P", "solo", "-Q", queue,
+             "--loglevel=INFO", "--without-mingle", "--without-gossip", "--without-heartbeat"],
+            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    saved = {k: app.conf[k] for k in ("broker_url", "result_backend", "task_always_eager",
+                                      "task_default_queue")}
+    app.conf.update(broker_url=REDIS_URL, result_backend=REDIS_URL, task_always_eager=False,
+                    task_default_queue=queue)
+    _reset_celery_connections(app)
+    settings.DIPTYCH_RUNS_IN_THREAD = False
+    try:
+        yield worker, log_path
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+        app.conf.update(saved)
+        _reset_celery_connections(app)
+
+
+def _reset_celery_connections(app):
+    """Drop the producer pool and the queue/router caches that Celery built from the eager,
+    broker-less configuration earlier in the session, so the new broker and queue apply."""
+    if app._pool is not None:
+        app._pool.force_close_all()
+        app._pool = None
+    app.amqp._producer_pool = None
+    for cached in ("queues", "default_queue", "router", "default_exchange"):
+        app.amqp.__dict__.pop(cached, None)
+
+
+def _wait_for(run_id, worker, log_path):
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while time.monotonic() < deadline:
+        run = EngineRun.objects.get(pk=run_id)
+        if run.is_finished:
+            return run
+        if worker.poll() is not None:
+            pytest.fail(f"the worker exited:\n{log_path.read_text()[-4000:]}")
+        time.sleep(1)
+    pytest.fail(f"run still {run.status} after {RUN_TIMEOUT_S}s:\n{log_path.read_text()[-4000:]}")
+
+
+def test_upload_run_and_dashboards_with_a_real_worker(client, users, project, small_dataset_dir,
+                                                     small_zip, celery_worker):
+    worker, log_path = celery_worker
+    client.force_login(users["pi"])
+    with open(small_dataset_dir / "pairs.csv", "rb") as table, open(small_zip, "rb") as images:
+        response = client.post(f"/projects/{project.pk}/datasets/new/", {
+            "upload-name": "small upload", "upload-table": table, "upload-images_zip": images})
+    dataset = Dataset.objects.get(project=project)
+    assert response.status_code == 302 and dataset.n_pairs_valid == 60
+
+    options = dict(SMALL_RUN_OPTIONS)
+    response = client.post(f"/projects/{project.pk}/runs/new/", {
+        "dataset": dataset.pk, "text_model": "use-multilingual",
+        "image_model": "efficientnet-lite0", "joint_model": "rcca",
+        "methods": options["methods"], "ks": ",".join(map(str, options["ks"])),
+        "algorithms": options["algorithms"], "reduction": options["reduction"],
+        "n_components": options["n_components"], "seed": 0})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    run = EngineRun.objects.get(project=project)
+    assert run.celery_task_id, "dispatched to the broker after the commit"
+
+    run = _wait_for(run.pk, worker, log_path)
+    assert run.status == RunStatus.SUCCEEDED, f"{run.error_message}\n{run.log[-3000:]}"
+    assert run.progress == 1.0 and "reduce" in run.log
+    assert Solution.objects.filter(run=run, kind="combined").count() == 6
+    assert ClusterSummary.objects.filter(solution__run=run).count() > 0
+    assert Path(run.output_dir, "labels.parquet").exists()
+    assert str(django_settings.MEDIA_ROOT) in run.output_dir
+
+    solution = run.solutions.get(solution_id="joint-kmeans-k9")
+    urls = [f"/runs/{run.pk}/dashboard/", f"/solutions/{solution.pk}/gallery/"]
+    for url in urls:
+        page = client.get(url)
+        assert page.status_code == 200 and b"joint-kmeans-k9" in page.content
+    client.force_login(users["outsider"])
+    for url in urls:
+        assert client.get(url).status_code == 404
