@@ -48,6 +48,7 @@ def main():
     parser.add_argument("--n", type=int, default=PAPER_PAIRS)
     parser.add_argument("--reduction", default="umap", choices=("umap", "pca", "none"))
     parser.add_argument("--fit-sample", type=int, default=20_000)
+    parser.add_argument("--pca-first", type=int, default=None)
     parser.add_argument("--ks", default="9,16,25,36,49,64,81,100")
     args = parser.parse_args()
     ks = tuple(int(k) for k in args.ks.split(","))
@@ -58,7 +59,8 @@ def main():
     rows.append(row)
 
     reduction = ReductionConfig(method=args.reduction, n_components=50,
-                                fit_sample=args.fit_sample if args.reduction == "umap" else None)
+                                fit_sample=args.fit_sample if args.reduction == "umap" else None,
+                                pca_first=args.pca_first if args.reduction == "umap" else None)
     # One space reduced on its own, to show the per-space cost.
     with measured({"step": f"reduce one space (vector, {reduction.key()})"}) as row:
         reduce(vector_level_space(text, image), reduction)

@@ -221,16 +221,23 @@ def _score(s: Solution, spaces: dict[str, np.ndarray]) -> None:
     curve = metrics.data_loss_curve(s.labels)
     m["data_loss_top25"] = float(metrics.data_loss_at(s.labels, 25))
     m["data_loss_curve"] = [round(float(x), 6) for x in curve[:100]]
-    m["s_dbw_own"] = _s_dbw_or_none(spaces[s.space], s.labels) if s.space else None
-    m["s_dbw_common"] = (m["s_dbw_own"] if s.space == COMMON_SPACE
-                         else _s_dbw_or_none(spaces[COMMON_SPACE], s.labels))
+    m["s_dbw_own"], m["s_dbw_own_parts"] = (_s_dbw_or_none(spaces[s.space], s.labels)
+                                            if s.space else (None, None))
+    if s.space == COMMON_SPACE:
+        m["s_dbw_common"], m["s_dbw_common_parts"] = m["s_dbw_own"], m["s_dbw_own_parts"]
+    else:
+        m["s_dbw_common"], m["s_dbw_common_parts"] = _s_dbw_or_none(spaces[COMMON_SPACE], s.labels)
 
 
-def _s_dbw_or_none(X: np.ndarray, labels: np.ndarray) -> float | None:
-    """S_Dbw needs two clusters; with fewer (e.g. all noise) the value is reported as None."""
+def _s_dbw_or_none(X: np.ndarray, labels: np.ndarray) -> tuple[float | None, dict | None]:
+    """S_Dbw and its parts (scat, dens_bw, stdev, pairs with zero densities). S_Dbw needs two
+    clusters; with fewer (e.g. everything noise) both are reported as None."""
     if len(np.unique(labels[labels >= 0])) < 2:
-        return None
-    return float(metrics.s_dbw(X, labels))
+        return None, None
+    value, parts = metrics.s_dbw(X, labels, return_diagnostics=True)
+    keep = ("scat", "dens_bw", "stdev", "n_clusters", "n_zero_density_pairs")
+    return float(value), {k: (float(parts[k]) if isinstance(parts[k], float) else parts[k])
+                          for k in keep if k in parts}
 
 
 def _ami_diagnostic(modality, config: GridConfig) -> list[dict]:

@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/token/", obtain_auth_token, name="api-token"),
+    path("", include("annotation.urls")),  # /code/… pages and /api/annotation/… (issue 5)
     path("api/", include(api_urlpatterns)),
     path("", include("projects.urls")),
 ]

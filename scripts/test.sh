@@ -3,5 +3,6 @@
 set -euo pipefail
 PY="${1:-python3}"
 cd "$(dirname "$0")/.."
+scripts/services.sh
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 MPLBACKEND=Agg
 exec "$PY" -m pytest -q -p no:cacheprovider tests "${@:2}"

@@ -12,7 +12,7 @@ import time
 import traceback
 
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from clustering_engine.errors import EngineError
@@ -73,7 +73,7 @@ def _run_in_thread(run_id: int) -> None:
     try:
         execute_run(run_id)
     finally:
-        close_old_connections()
+        connections.close_all()  # this thread's connections; they would outlive it otherwise
 
 
 def request_cancel(run: EngineRun) -> None:

@@ -101,3 +101,19 @@ def test_bad_k_is_a_clear_config_error(k):
     X, _ = blobs()
     with pytest.raises(ConfigError, match="K"):
         cluster(X, ClusterConfig("kmeans"), k)
+
+
+def test_umap_after_pca_first_keeps_the_blobs_apart():
+    X, truth = blobs(n_per=100, dim=40)
+    out = reduce(X, ReductionConfig(method="umap", n_components=3, pca_first=10, fit_sample=200))
+    assert out.vectors.shape == (400, 3)
+    assert out.effective["pca_first"]["n_components"] == 10
+    assert out.effective["metric"] == "euclidean"   # cosine on L2-normalised rows
+    labels = cluster(out.vectors, ClusterConfig("kmeans"), 4).labels
+    from sklearn.metrics import adjusted_rand_score
+    assert adjusted_rand_score(truth, labels) > 0.95
+
+
+def test_pca_first_must_exceed_the_target_dimension():
+    with pytest.raises(ConfigError, match="pca_first"):
+        ReductionConfig(method="umap", n_components=50, pca_first=50)

@@ -1,0 +1,191 @@
+"""JSON API of the annotation app (mounted at /api/annotation/).
+
+Coder endpoints are keyed by public ids and the current user: a cluster or post not assigned to
+the caller is 404. Saving is an idempotent PUT keyed by (post, pass) or (cluster, pass) for the
+current coder, with the client's ``base_version`` for conflict detection (services.coding).
+"""
+from django.contrib.auth import get_user_model
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.decorators import api_view
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.response import Response
+
+from projects.models import Solution
+from projects.services import access as project_access
+
+from . import serializers as s
+from .models import PASS_ORDER, ClusterCode, PostCode, Theme, ValidationRound
+from .services import access
+from .services.assignment import AssignmentError, sample_progress
+from .services.codebook import recent_themes, search_themes
+from .services.coding import CodingError, get_or_create_theme, save_cluster_code, save_post_code
+from .services.sampling import SamplingError, create_round
+
+PASS_VALUES = [p.value for p in PASS_ORDER]
+
+
+def _theme(theme):
+    return None if theme is None else {"id": theme.pk, "name": theme.effective.name}
+
+
+def _pass_or_404(pass_name):
+    if pass_name not in PASS_VALUES:
+        raise NotFound("not found")
+    return pass_name
+
+
+@extend_schema(summary="My assignments (public cluster ids and progress)")
+@api_view(["GET"])
+def my_assignments(request):
+    assignments = list(access.my_assignments(request.user).select_related("cluster_sample")
+                       .order_by("round_id", "cluster_sample__order"))
+    progress = sample_progress([a.cluster_sample for a in assignments], request.user)
+    return Response({"results": [
+        {"round": a.round_id, "cluster": a.cluster_sample.public_id,
+         "progress": progress[a.cluster_sample_id]} for a in assignments]})
+
+
+@extend_schema(summary="My codes of one assigned cluster, every pass (resume after a reload)")
+@api_view(["GET"])
+def cluster_state(request, public_id):
+    sample = access.assigned_sample_or_404(request.user, public_id)
+    posts = list(sample.posts.all())
+    codes = {(c.sampled_post_id, c.pass_name): c for c in PostCode.objects.filter(
+        cluster_sample=sample, coder=request.user).select_related("theme__merged_into")}
+    commons = {c.pass_name: c for c in ClusterCode.objects.filter(
+        cluster_sample=sample, coder=request.user).select_related("theme__merged_into")}
+    passes = {}
+    for p in PASS_VALUES:
+        common = commons.get(p)
+        passes[p] = {
+            "common": {"theme": _theme(common.theme) if common else None,
+                       "version": common.version if common else 0},
+            "posts": [{"id": post.public_id, "position": post.position,
+                       "theme": _theme(codes[(post.pk, p)].theme) if (post.pk, p) in codes else None,
+                       "version": codes[(post.pk, p)].version if (post.pk, p) in codes else 0}
+                      for post in posts]}
+    return Response({"cluster": sample.public_id, "read_only": not sample.round.is_open,
+                     "passes": passes,
+                     "progress": sample_progress([sample], request.user)[sample.pk]})
+
+
+@extend_schema(summary="Codebook themes for autocomplete and the coder's recent themes",
+               parameters=[OpenApiParameter("pass", str, enum=PASS_VALUES),
+                           OpenApiParameter("q", str)])
+@api_view(["GET"])
+def cluster_themes(request, public_id):
+    sample = access.assigned_sample_or_404(request.user, public_id)
+    pass_name = _pass_or_404(request.query_params.get("pass", "text"))
+    project = sample.round.project
+    return Response({
+        "results": [_theme(t) for t in search_themes(project, pass_name,
+                                                     request.query_params.get("q", ""))],
+        "recent": [_theme(t) for t in recent_themes(project, request.user, pass_name)]})
+
+
+def _resolve_theme(request, project, pass_name, data):
+    if data.get("theme_id"):
+        theme = Theme.objects.select_related("merged_into").filter(
+            pk=data["theme_id"], project=project, modality=pass_name).first()
+        if theme is None:
+            raise ValidationError({"theme_id": "no such theme in this codebook"})
+        return theme.effective
+    try:
+        return get_or_create_theme(project, pass_name, data["theme_name"], request.user)
+    except CodingError as exc:
+        raise ValidationError({"theme_name": str(exc)}) from None
+
+
+def _save_response(result, target, pass_name):
+    body = {"status": result.status, "target": target, "pass_name": pass_name,
+            "theme": _theme(result.code.theme), "version": result.code.version}
+    code = {"created": status.HTTP_201_CREATED, "conflict": status.HTTP_409_CONFLICT}.get(
+        result.status, status.HTTP_200_OK)
+    return Response(body, status=code)
+
+
+def _writable(sample):
+    if not sample.round.is_open:
+        raise PermissionDenied("this round is closed")
+
+
+@extend_schema(summary="Set my theme of one post in one pass (idempotent)",
+               request=s.CodeWriteSerializer, responses=s.CodeResultSerializer)
+@api_view(["PUT"])
+def post_code(request, public_id, pass_name):
+    pass_name = _pass_or_404(pass_name)
+    post = access.assigned_post_or_404(request.user, public_id)
+    _writable(post.cluster_sample)
+    data = s.CodeWriteSerializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    theme = _resolve_theme(request, post.cluster_sample.round.project, pass_name,
+                           data.validated_data)
+    result = save_post_code(post, request.user, pass_name, theme,
+                            data.validated_data.get("base_version"))
+    return _save_response(result, post.public_id, pass_name)
+
+
+@extend_schema(summary="Set my common theme of one cluster in one pass (idempotent)",
+               request=s.CodeWriteSerializer, responses=s.CodeResultSerializer)
+@api_view(["PUT"])
+def common_code(request, public_id, pass_name):
+    pass_name = _pass_or_404(pass_name)
+    sample = access.assigned_sample_or_404(request.user, public_id)
+    _writable(sample)
+    data = s.CodeWriteSerializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    theme = _resolve_theme(request, sample.round.project, pass_name, data.validated_data)
+    result = save_cluster_code(sample, request.user, pass_name, theme,
+                               data.validated_data.get("base_version"))
+    return _save_response(result, sample.public_id, pass_name)
+
+
+# ---------------------------------------------------------------- PI endpoints
+
+def _managed_rounds(user):
+    return ValidationRound.objects.filter(
+        project__in=project_access.member_project_ids(user, ("pi",)))
+
+
+@extend_schema(summary="Validation rounds of projects I manage (GET) or open a round (POST)",
+               request=s.RoundCreateSerializer, responses=s.RoundSerializer(many=True))
+@api_view(["GET", "POST"])
+def rounds(request):
+    if request.method == "GET":
+        qs = _managed_rounds(request.user).prefetch_related("solutions")
+        if project := request.query_params.get("project"):
+            qs = qs.filter(project_id=project)
+        return Response({"results": s.RoundSerializer(qs, many=True).data})
+    form = s.RoundCreateSerializer(data=request.data)
+    form.is_valid(raise_exception=True)
+    data = form.validated_data
+    project = project_access.visible_projects(request.user).filter(pk=data["project"]).first()
+    if project is None or not project_access.can_manage(request.user, project):
+        raise NotFound("no such project among those you manage")
+    solutions = list(Solution.objects.filter(pk__in=data["solutions"], run__project=project)
+                     .select_related("run"))
+    if len(solutions) != len(set(data["solutions"])):
+        raise ValidationError({"solutions": "unknown solution ids for this project"})
+    coders = list(get_user_model().objects.filter(username__in=data["coders"]))
+    if len(coders) != len(set(data["coders"])):
+        raise ValidationError({"coders": "unknown usernames"})
+    try:
+        validation_round = create_round(
+            project, solutions, name=data["name"], created_by=request.user,
+            posts_per_cluster=data["posts_per_cluster"], seed=data["seed"],
+            calibration_clusters=data["calibration_clusters"], overlap=data["overlap"],
+            coders=coders)
+    except (SamplingError, AssignmentError) as exc:
+        raise ValidationError({"detail": str(exc)}) from None
+    return Response(s.RoundSerializer(validation_round).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(summary="One round I manage", responses=s.RoundSerializer)
+@api_view(["GET"])
+def round_detail(request, pk):
+    validation_round = _managed_rounds(request.user).filter(pk=pk).first()
+    if validation_round is None:
+        raise NotFound("not found")
+    return Response(s.RoundSerializer(validation_round).data)
+

@@ -1,0 +1,69 @@
+from django import forms
+
+from projects.models import Solution
+
+from .models import Pass, Theme, ValidationRound
+
+
+class SolutionChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj):
+        k = f"K = {obj.k}" if obj.k else f"{obj.n_clusters} clusters"
+        return f"{obj.solution_id} — run {obj.run_id}, {obj.method}, {obj.algorithm}, {k}"
+
+
+class RoundForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    solutions = SolutionChoiceField(queryset=Solution.objects.none(),
+                                    widget=forms.CheckboxSelectMultiple)
+    posts_per_cluster = forms.IntegerField(min_value=1, max_value=1000, initial=10)
+    seed = forms.IntegerField(initial=0)
+    calibration_clusters = forms.IntegerField(min_value=0, initial=10,
+                                              help_text="clusters coded by every coder")
+    overlap = forms.ChoiceField(choices=ValidationRound.Overlap.choices,
+                                initial=ValidationRound.Overlap.CALIBRATION)
+    coders = forms.ModelMultipleChoiceField(queryset=None, widget=forms.CheckboxSelectMultiple,
+                                            required=False)
+
+    def __init__(self, *args, project, coders, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["solutions"].queryset = Solution.objects.filter(
+            run__project=project, run__status="succeeded").select_related("run").order_by(
+            "run_id", "kind", "method", "algorithm", "k")
+        self.fields["coders"].queryset = coders
+
+
+class ReassignForm(forms.Form):
+    cluster = forms.CharField(max_length=16, help_text="the cluster's public id")
+    from_coder = forms.ModelChoiceField(queryset=None, required=False,
+                                        help_text="empty: add a coder without removing one")
+    to_coder = forms.ModelChoiceField(queryset=None)
+
+    def __init__(self, *args, coders, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["from_coder"].queryset = coders
+        self.fields["to_coder"].queryset = coders
+
+
+class MergeForm(forms.Form):
+    source = forms.ModelChoiceField(queryset=Theme.objects.none(), label="Merge")
+    target = forms.ModelChoiceField(queryset=Theme.objects.none(), label="into")
+    note = forms.CharField(required=False, max_length=500)
+
+    def __init__(self, *args, project, modality, **kwargs):
+        super().__init__(*args, **kwargs)
+        themes = Theme.objects.active().filter(project=project, modality=modality).order_by("name")
+        self.fields["source"].queryset = themes
+        self.fields["target"].queryset = themes
+
+
+class DecisionForm(forms.Form):
+    cluster = forms.CharField(max_length=16)
+    pass_name = forms.ChoiceField(choices=Pass.choices)
+    post = forms.CharField(max_length=16, required=False)
+    theme_name = forms.CharField(max_length=200)
+    note = forms.CharField(required=False, max_length=2000)
+
+
+class ClusterNameForm(forms.Form):
+    cluster = forms.CharField(max_length=16)
+    name = forms.CharField(max_length=200, required=False)

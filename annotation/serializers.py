@@ -1,0 +1,64 @@
+"""API payloads. Coder-facing ones carry public ids only — no method, K, solution or label."""
+from rest_framework import serializers
+
+from .models import ValidationRound
+
+
+class CodeWriteSerializer(serializers.Serializer):
+    """A label: an existing theme (``theme_id``) or a name (found or added to the codebook)."""
+    theme_id = serializers.IntegerField(required=False, allow_null=True)
+    theme_name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    base_version = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+
+    def validate(self, attrs):
+        if not attrs.get("theme_id") and not (attrs.get("theme_name") or "").strip():
+            raise serializers.ValidationError("give theme_id or theme_name")
+        return attrs
+
+
+class ThemeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class CodeStateSerializer(serializers.Serializer):
+    theme = ThemeSerializer(allow_null=True)
+    version = serializers.IntegerField()
+
+
+class CodeResultSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["created", "changed", "unchanged", "conflict"])
+    target = serializers.CharField(help_text="post public id, or the cluster public id")
+    pass_name = serializers.CharField()
+    theme = ThemeSerializer()
+    version = serializers.IntegerField()
+
+
+class RoundCreateSerializer(serializers.Serializer):
+    project = serializers.IntegerField()
+    name = serializers.CharField(max_length=200)
+    solutions = serializers.ListField(child=serializers.IntegerField(), min_length=1,
+                                      help_text="Solution primary keys")
+    posts_per_cluster = serializers.IntegerField(min_value=1, default=10)
+    seed = serializers.IntegerField(default=0)
+    calibration_clusters = serializers.IntegerField(min_value=0, default=10)
+    overlap = serializers.ChoiceField(choices=ValidationRound.Overlap.choices,
+                                      default=ValidationRound.Overlap.CALIBRATION)
+    coders = serializers.ListField(child=serializers.CharField(), required=False, default=list,
+                                   help_text="usernames")
+
+
+class RoundSerializer(serializers.ModelSerializer):
+    """PI view of a round (shows solutions: never served to coders)."""
+    solutions = serializers.SlugRelatedField(many=True, read_only=True, slug_field="solution_id")
+    n_clusters = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ValidationRound
+        fields = ["id", "project", "name", "dataset", "solutions", "posts_per_cluster", "seed",
+                  "calibration_clusters", "overlap", "status", "plan_report", "n_clusters",
+                  "created_at"]
+
+    def get_n_clusters(self, obj) -> int:
+        return obj.samples.count()
+

@@ -1,0 +1,1 @@
+"""Annotation services: sampling plans, assignments, saving codes, codebook, progress, access."""

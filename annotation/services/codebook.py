@@ -1,0 +1,149 @@
+"""Codebook (themes per project and modality), merges with an audit trail, disagreements and
+adjudication decisions.
+
+Merges are flattened: after merging A into B, every theme that pointed at A points at B, so
+``Theme.effective`` is one hop. Codes keep their raw theme; scores and disagreement checks use the
+effective (merged) theme.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.db import transaction
+from django.db.models import Count, Max
+
+from ..models import (PASS_ORDER, Adjudication, ClusterCode, PostCode, Theme, ThemeMerge,
+                      ValidationRound)
+
+
+class CodebookError(Exception):
+    pass
+
+
+def codebook(project, modality: str):
+    """Themes of one modality with how often they are used (raw codes, all coders)."""
+    return (Theme.objects.filter(project=project, modality=modality)
+            .select_related("merged_into")
+            .annotate(n_posts=Count("post_codes", distinct=True),
+                      n_clusters=Count("cluster_codes", distinct=True))
+            .order_by("merged_into_id", "name"))
+
+
+@transaction.atomic
+def merge_themes(source: Theme, target: Theme, user=None, note: str = "") -> ThemeMerge:
+    source = Theme.objects.select_for_update().get(pk=source.pk)
+    target = Theme.objects.select_for_update().get(pk=target.pk).effective
+    if source.project_id != target.project_id or source.modality != target.modality:
+        raise CodebookError("only themes of the same project and modality can be merged")
+    if source.pk == target.pk or source.merged_into_id == target.pk:
+        raise CodebookError("these themes are already one")
+    if source.merged_into_id is not None:
+        raise CodebookError(f"“{source.name}” is already merged into “{source.merged_into.name}”")
+    Theme.objects.filter(merged_into=source).update(merged_into=target)
+    source.merged_into = target
+    source.save(update_fields=["merged_into"])
+    return ThemeMerge.objects.create(source=source, target=target, note=note, merged_by=user)
+
+
+def recent_themes(project, coder, modality: str, limit: int = 9) -> list[Theme]:
+    """The coder's most recently used themes of a modality (for the digit keys)."""
+    latest: dict[int, object] = {}
+    for model in (PostCode, ClusterCode):
+        for theme_id, at in (model.objects.filter(coder=coder, pass_name=modality,
+                                                  theme__project=project)
+                             .values("theme").annotate(at=Max("updated_at"))
+                             .values_list("theme", "at")):
+            if theme_id not in latest or at > latest[theme_id]:
+                latest[theme_id] = at
+    ids = sorted(latest, key=lambda t: latest[t], reverse=True)
+    themes = {t.pk: t.effective for t in Theme.objects.filter(pk__in=ids).select_related("merged_into")}
+    out, seen = [], set()
+    for tid in ids:
+        theme = themes[tid]
+        if theme.pk not in seen:
+            seen.add(theme.pk)
+            out.append(theme)
+    return out[:limit]
+
+
+def search_themes(project, modality: str, query: str, limit: int = 12) -> list[Theme]:
+    themes = Theme.objects.active().filter(project=project, modality=modality)
+    query = " ".join((query or "").split())
+    if query:
+        starts = list(themes.filter(name__istartswith=query).order_by("name")[:limit])
+        more = themes.filter(name__icontains=query).exclude(
+            pk__in=[t.pk for t in starts]).order_by("name")[:limit - len(starts)]
+        return starts + list(more)
+    return list(themes.order_by("name")[:limit])
+
+
+def disagreements(validation_round: ValidationRound) -> list[dict]:
+    """Cluster samples × passes coded by several coders whose (merged) themes differ.
+
+    One entry per (sample, pass) with ≥ 2 coders who gave a common theme or post themes, where
+    the common themes differ or at least one post's themes differ.
+    """
+    samples = {s.pk: s for s in validation_round.samples.prefetch_related("posts")}
+    common = defaultdict(dict)  # (sample, pass) -> coder -> theme
+    for code in ClusterCode.objects.filter(cluster_sample__round=validation_round).select_related(
+            "theme__merged_into", "coder"):
+        common[(code.cluster_sample_id, code.pass_name)][code.coder] = code.theme.effective
+    posts = defaultdict(lambda: defaultdict(dict))  # (sample, pass) -> post -> coder -> theme
+    for code in PostCode.objects.filter(cluster_sample__round=validation_round).select_related(
+            "theme__merged_into", "coder"):
+        posts[(code.cluster_sample_id, code.pass_name)][code.sampled_post_id][code.coder] = \
+            code.theme.effective
+    decisions = defaultdict(dict)
+    for adj in Adjudication.objects.filter(cluster_sample__round=validation_round).select_related(
+            "theme", "decided_by"):
+        decisions[(adj.cluster_sample_id, adj.pass_name)][adj.sampled_post_id] = adj
+    out = []
+    pass_rank = {p.value: i for i, p in enumerate(PASS_ORDER)}
+    for key in sorted(set(common) | set(posts), key=lambda k: (samples[k[0]].order, pass_rank[k[1]])):
+        sample_id, pass_name = key
+        coders = set(common.get(key, {})) | {c for by in posts.get(key, {}).values() for c in by}
+        if len(coders) < 2:
+            continue
+        coders = sorted(coders, key=lambda u: u.username)
+        common_themes = common.get(key, {})
+        common_differs = len({t.pk for t in common_themes.values()}) > 1 or (
+            0 < len(common_themes) < len(coders))
+        rows = []
+        for post in samples[sample_id].posts.all():
+            by = posts.get(key, {}).get(post.pk, {})
+            differs = len({t.pk for t in by.values()}) > 1
+            rows.append({"post": post, "themes": [by.get(c) for c in coders], "differs": differs,
+                         "decision": decisions[key].get(post.pk)})
+        n_post_differ = sum(r["differs"] for r in rows)
+        if not common_differs and not n_post_differ:
+            continue
+        out.append({"sample": samples[sample_id], "pass": pass_name, "coders": coders,
+                    "common": [common_themes.get(c) for c in coders],
+                    "common_differs": common_differs, "posts": rows,
+                    "n_posts_differ": n_post_differ, "decision": decisions[key].get(None)})
+    return out
+
+
+@transaction.atomic
+def record_decision(cluster_sample, pass_name: str, theme: Theme, user, note: str = "",
+                    sampled_post=None) -> Adjudication:
+    if theme.project_id != cluster_sample.round.project_id or theme.modality != pass_name:
+        raise CodebookError("that theme belongs to another codebook")
+    if sampled_post is not None and sampled_post.cluster_sample_id != cluster_sample.pk:
+        raise CodebookError("that post is not in this cluster")
+    adj, _ = Adjudication.objects.update_or_create(
+        cluster_sample=cluster_sample, pass_name=pass_name, sampled_post=sampled_post,
+        defaults={"theme": theme.effective, "note": note, "decided_by": user})
+    return adj
+
+
+def coded_theme_summary(cluster_sample) -> dict[str, list[tuple[str, int]]]:
+    """Per pass: the (merged) common themes the coders gave, most frequent first (for naming)."""
+    out = {}
+    for p in PASS_ORDER:
+        counts: dict[str, int] = defaultdict(int)
+        for code in cluster_sample.cluster_codes.filter(pass_name=p.value).select_related(
+                "theme__merged_into"):
+            counts[code.theme.effective.name] += 1
+        out[p.value] = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return out

@@ -1,0 +1,108 @@
+"""Saving codes: idempotent, versioned, race-safe, with history.
+
+Design note — a label is never lost and never duplicated
+--------------------------------------------------------
+The key of a post code is (sampled post, coder, pass), enforced by a unique constraint; of a
+common theme (cluster sample, coder, pass). A save carries the client's ``base_version`` (the
+version it last saw; 0 = none):
+
+* no row yet → insert version 1. Two concurrent inserts: PostgreSQL makes the second wait on
+  the unique index, then raise IntegrityError; we roll back to a savepoint and carry on with
+  the row the first one committed (locked with SELECT … FOR UPDATE), as below.
+* row exists (locked FOR UPDATE, so concurrent updates serialise):
+  - same theme as stored → success, nothing written (idempotent: a retried request whose
+    acknowledgement was lost succeeds again);
+  - ``base_version`` equals the stored version → update, version + 1;
+  - otherwise → conflict: the stored row is unchanged, the refused theme is recorded in the
+    history (outcome "conflict") and the client gets the current value to show.
+Every accepted or refused write adds a ``CodeHistory`` row.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+
+from ..models import ClusterCode, CodeHistory, PostCode, Theme
+
+
+class CodingError(Exception):
+    pass
+
+
+@dataclass
+class SaveResult:
+    status: str            # "created" | "changed" | "unchanged" | "conflict"
+    code: object           # the PostCode / ClusterCode as stored now
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "conflict"
+
+
+def get_or_create_theme(project, modality: str, name: str, user=None) -> Theme:
+    """A codebook theme by name (case-insensitive); created when new. A merged name resolves to
+    the theme it was merged into."""
+    name = " ".join((name or "").split())
+    if not name:
+        raise CodingError("a theme needs a name")
+    if len(name) > 200:
+        raise CodingError("theme names are at most 200 characters")
+    theme = Theme.objects.filter(project=project, modality=modality, name__iexact=name).first()
+    if theme is None:
+        try:
+            with transaction.atomic():
+                theme = Theme.objects.create(project=project, modality=modality, name=name,
+                                             created_by=user)
+        except IntegrityError:  # created concurrently
+            theme = Theme.objects.get(project=project, modality=modality, name__iexact=name)
+    return theme.effective
+
+
+def _save(model, key: dict, theme: Theme, base_version: int | None, user, history_field: str,
+          extra: dict | None = None) -> SaveResult:
+    with transaction.atomic():
+        row = model.objects.select_for_update().filter(**key).first()
+        if row is None:
+            try:
+                with transaction.atomic():
+                    row = model.objects.create(**key, **(extra or {}), theme=theme, version=1)
+                CodeHistory.objects.create(**{history_field: row}, theme=theme, version=1,
+                                           base_version=base_version, outcome="created",
+                                           changed_by=user)
+                return SaveResult("created", row)
+            except IntegrityError:
+                row = model.objects.select_for_update().get(**key)
+        if row.theme_id == theme.pk:
+            return SaveResult("unchanged", row)
+        if base_version is not None and int(base_version) == row.version:
+            row.theme = theme
+            row.version += 1
+            row.save(update_fields=["theme", "version", "updated_at"])
+            CodeHistory.objects.create(**{history_field: row}, theme=theme, version=row.version,
+                                       base_version=base_version, outcome="changed",
+                                       changed_by=user)
+            return SaveResult("changed", row)
+        CodeHistory.objects.create(**{history_field: row}, theme=theme, version=row.version,
+                                   base_version=base_version, outcome="conflict", changed_by=user)
+        return SaveResult("conflict", row)
+
+
+def save_post_code(sampled_post, coder, pass_name: str, theme: Theme,
+                   base_version: int | None) -> SaveResult:
+    _check_theme(sampled_post.cluster_sample, pass_name, theme)
+    return _save(PostCode, {"sampled_post": sampled_post, "coder": coder, "pass_name": pass_name},
+                 theme, base_version, coder, "post_code",
+                 extra={"cluster_sample_id": sampled_post.cluster_sample_id})
+
+
+def save_cluster_code(cluster_sample, coder, pass_name: str, theme: Theme,
+                      base_version: int | None) -> SaveResult:
+    _check_theme(cluster_sample, pass_name, theme)
+    return _save(ClusterCode, {"cluster_sample": cluster_sample, "coder": coder,
+                               "pass_name": pass_name}, theme, base_version, coder, "cluster_code")
+
+
+def _check_theme(cluster_sample, pass_name: str, theme: Theme) -> None:
+    if theme.modality != pass_name or theme.project_id != cluster_sample.round.project_id:
+        raise CodingError("that theme belongs to another codebook")

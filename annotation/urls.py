@@ -1,0 +1,36 @@
+"""Annotation URLs, included once from diptych/urls.py (``path("", include("annotation.urls"))``).
+
+Coder URLs carry only public ids: /code/c/<cluster public id>/<pass>/.
+"""
+from django.urls import include, path
+
+from . import api, views
+
+page_patterns = [
+    path("", views.my_work, name="my-work"),
+    path("rounds/<int:pk>/", views.coder_round, name="coder-round"),
+    path("c/<str:public_id>/", views.code_cluster, name="code-cluster"),
+    path("c/<str:public_id>/<str:pass_name>/", views.code_pass, name="code-pass"),
+    # PI pages
+    path("projects/<int:pk>/rounds/", views.round_list, name="round-list"),
+    path("projects/<int:pk>/rounds/new/", views.round_new, name="round-new"),
+    path("projects/<int:pk>/codebook/", views.codebook_page, name="codebook"),
+    path("projects/<int:pk>/codebook/rename/", views.theme_rename, name="theme-rename"),
+    path("rounds/<int:pk>/manage/", views.round_manage, name="round-manage"),
+    path("rounds/<int:pk>/adjudicate/", views.adjudicate, name="adjudicate"),
+]
+
+api_patterns = [
+    path("assignments/", api.my_assignments, name="assignments"),
+    path("clusters/<str:public_id>/", api.cluster_state, name="cluster-state"),
+    path("clusters/<str:public_id>/themes/", api.cluster_themes, name="cluster-themes"),
+    path("clusters/<str:public_id>/<str:pass_name>/common/", api.common_code, name="common-code"),
+    path("posts/<str:public_id>/<str:pass_name>/", api.post_code, name="post-code"),
+    path("rounds/", api.rounds, name="rounds"),
+    path("rounds/<int:pk>/", api.round_detail, name="round-detail"),
+]
+
+urlpatterns = [
+    path("code/", include((page_patterns, "annotation"))),
+    path("api/annotation/", include((api_patterns, "annotation-api"))),
+]

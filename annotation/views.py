@@ -1,0 +1,295 @@
+"""Pages of the annotation app.
+
+Coder pages (``/code/…``) name clusters and posts only by their public ids and never mention a
+method, K, algorithm, solution or cluster label; PI pages (``…/manage/``, codebook,
+adjudication) show everything.
+"""
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from .forms import ClusterNameForm, DecisionForm, MergeForm, ReassignForm, RoundForm
+from .models import PASS_ORDER, ClusterCode, Pass, PostCode, Theme, ThemeMerge
+from .services import access
+from .services.assignment import (AssignmentError, assign_round, coder_progress,
+                                  eligible_coders, reassign, sample_progress)
+from .services.codebook import (CodebookError, codebook, coded_theme_summary, disagreements,
+                                merge_themes, recent_themes, record_decision)
+from .services.coding import CodingError, get_or_create_theme
+from .services.sampling import SamplingError, create_round
+
+PASS_VALUES = [p.value for p in PASS_ORDER]
+
+
+# ---------------------------------------------------------------- coder pages
+
+@login_required
+def my_work(request):
+    rounds = {}
+    assignments = access.my_assignments(request.user).select_related("round__project",
+                                                                     "cluster_sample")
+    for a in assignments:
+        rounds.setdefault(a.round, []).append(a.cluster_sample)
+    rows = []
+    for validation_round, samples in rounds.items():
+        progress = sample_progress(samples, request.user)
+        done = sum(p["done"] for p in progress.values())
+        total = sum(p["total"] for p in progress.values())
+        rows.append({"round": validation_round, "clusters": len(samples),
+                     "complete": sum(p["complete"] for p in progress.values()),
+                     "percent": round(100 * done / total) if total else 0})
+    return render(request, "annotation/my_work.html", {"rows": rows})
+
+
+def _coder_samples(user, validation_round):
+    return [a.cluster_sample for a in access.my_assignments(user).filter(
+        round=validation_round).select_related("cluster_sample").order_by("cluster_sample__order")]
+
+
+@login_required
+def coder_round(request, pk):
+    validation_round = access.coder_round_or_404(request.user, pk)
+    samples = _coder_samples(request.user, validation_round)
+    progress = sample_progress(samples, request.user)
+    rows = [{"sample": s, "progress": progress[s.pk], "number": i}
+            for i, s in enumerate(samples, start=1)]
+    done = sum(p["done"] for p in progress.values())
+    total = sum(p["total"] for p in progress.values())
+    next_sample = next((r["sample"] for r in rows if not r["progress"]["complete"]), None)
+    return render(request, "annotation/coder_round.html", {
+        "round": validation_round, "project": validation_round.project, "rows": rows,
+        "done": done, "total": total, "percent": round(100 * done / total) if total else 0,
+        "next_sample": next_sample})
+
+
+def _first_open_pass(progress) -> str:
+    for p in PASS_VALUES:
+        if not progress["passes"][p]["complete"]:
+            return p
+    return PASS_VALUES[-1]
+
+
+@login_required
+def code_cluster(request, public_id):
+    sample = access.assigned_sample_or_404(request.user, public_id)
+    progress = sample_progress([sample], request.user)[sample.pk]
+    return redirect("annotation:code-pass", public_id=sample.public_id,
+                    pass_name=_first_open_pass(progress))
+
+
+def _theme_json(theme):
+    return None if theme is None else {"id": theme.pk, "name": theme.effective.name}
+
+
+@login_required
+def code_pass(request, public_id, pass_name):
+    sample = access.assigned_sample_or_404(request.user, public_id)
+    if pass_name not in PASS_VALUES:
+        raise Http404("not found")
+    progress = sample_progress([sample], request.user)[sample.pk]
+    index = PASS_VALUES.index(pass_name)
+    for earlier in PASS_VALUES[:index]:
+        if not progress["passes"][earlier]["complete"]:
+            messages.info(request, f"Finish the {Pass(earlier).label.lower()} pass first.")
+            return redirect("annotation:code-pass", public_id=public_id, pass_name=earlier)
+    validation_round = sample.round
+    posts = list(sample.posts.all())
+    codes = {c.sampled_post_id: c for c in PostCode.objects.filter(
+        cluster_sample=sample, coder=request.user, pass_name=pass_name).select_related(
+        "theme__merged_into")}
+    common = ClusterCode.objects.filter(cluster_sample=sample, coder=request.user,
+                                        pass_name=pass_name).select_related(
+        "theme__merged_into").first()
+    recent = recent_themes(validation_round.project, request.user, pass_name)
+    samples = _coder_samples(request.user, validation_round)
+    position = next(i for i, s in enumerate(samples) if s.pk == sample.pk)
+    if index + 1 < len(PASS_VALUES):
+        next_url = reverse("annotation:code-pass", args=[public_id, PASS_VALUES[index + 1]])
+        next_label = f"Next: {Pass(PASS_VALUES[index + 1]).label.lower()} pass"
+    else:
+        rest = sample_progress(samples, request.user)
+        upcoming = [s for s in samples[position + 1:] + samples[:position]
+                    if not rest[s.pk]["complete"]]
+        next_url = (reverse("annotation:code-cluster", args=[upcoming[0].public_id]) if upcoming
+                    else reverse("annotation:coder-round", args=[validation_round.pk]))
+        next_label = "Next cluster" if upcoming else "Back to my clusters"
+    data = {
+        "user": request.user.pk,
+        "cluster": sample.public_id,
+        "pass": pass_name,
+        "common_url": reverse("annotation-api:common-code", args=[public_id, pass_name]),
+        "themes_url": reverse("annotation-api:cluster-themes", args=[public_id]),
+        "common": {"theme": _theme_json(common.theme) if common else None,
+                   "version": common.version if common else 0},
+        "posts": [{"id": p.public_id,
+                   "url": reverse("annotation-api:post-code", args=[p.public_id, pass_name]),
+                   "theme": _theme_json(codes[p.pk].theme) if p.pk in codes else None,
+                   "version": codes[p.pk].version if p.pk in codes else 0} for p in posts],
+        "recent": [_theme_json(t) for t in recent],
+        "next_url": next_url,
+        "other_passes": {p: progress["passes"][p]["done"] for p in PASS_VALUES if p != pass_name},
+        "items_per_pass": len(posts) + 1,
+        "read_only": not validation_round.is_open,
+    }
+    tabs = [{"value": p, "label": Pass(p).label, "current": p == pass_name,
+             "complete": progress["passes"][p]["complete"],
+             "reachable": all(progress["passes"][e]["complete"] for e in PASS_VALUES[:i])}
+            for i, p in enumerate(PASS_VALUES)]
+    return render(request, "annotation/code_pass.html", {
+        "sample": sample, "round": validation_round, "posts": posts, "pass_name": pass_name,
+        "pass_label": Pass(pass_name).label, "show_text": pass_name in ("text", "joint"),
+        "show_image": pass_name in ("image", "joint"), "dataset": validation_round.dataset,
+        "data": data, "tabs": tabs, "number": position + 1, "n_samples": len(samples),
+        "next_label": next_label})
+
+
+# ---------------------------------------------------------------- PI pages
+
+@login_required
+def round_list(request, pk):
+    project = access.managed_project_or_404(request.user, pk)
+    rounds = project.validation_rounds.all()
+    return render(request, "annotation/round_list.html", {"project": project, "rounds": rounds})
+
+
+@login_required
+def round_new(request, pk):
+    project = access.managed_project_or_404(request.user, pk)
+    coders = eligible_coders(project)
+    form = RoundForm(request.POST or None, project=project, coders=coders)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            validation_round = create_round(
+                project, data["solutions"], name=data["name"], created_by=request.user,
+                posts_per_cluster=data["posts_per_cluster"], seed=data["seed"],
+                calibration_clusters=data["calibration_clusters"], overlap=data["overlap"],
+                coders=list(data["coders"]))
+            messages.success(request, f"Round created: {validation_round.samples.count()} clusters "
+                                      f"sampled.")
+            return redirect("annotation:round-manage", pk=validation_round.pk)
+        except (SamplingError, AssignmentError) as exc:
+            form.add_error(None, str(exc))
+    return render(request, "annotation/round_form.html", {"project": project, "form": form})
+
+
+@login_required
+def round_manage(request, pk):
+    validation_round = access.managed_round_or_404(request.user, pk)
+    coders = eligible_coders(validation_round.project)
+    form = ReassignForm(request.POST or None, coders=coders)
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "assign":
+            chosen = coders.filter(pk__in=request.POST.getlist("coders"))
+            try:
+                n = len(assign_round(validation_round, list(chosen)))
+                messages.success(request, f"{n} assignments added.")
+            except AssignmentError as exc:
+                messages.error(request, str(exc))
+            return redirect("annotation:round-manage", pk=pk)
+        if action in ("close", "open"):
+            validation_round.status = "closed" if action == "close" else "open"
+            validation_round.save(update_fields=["status"])
+            return redirect("annotation:round-manage", pk=pk)
+        if form.is_valid():
+            sample = validation_round.samples.filter(public_id=form.cleaned_data["cluster"]).first()
+            try:
+                if sample is None:
+                    raise AssignmentError("no such cluster in this round")
+                reassign(validation_round, sample, form.cleaned_data["from_coder"],
+                         form.cleaned_data["to_coder"])
+                messages.success(request, f"{sample.public_id} assigned to "
+                                          f"{form.cleaned_data['to_coder'].username}.")
+                return redirect("annotation:round-manage", pk=pk)
+            except AssignmentError as exc:
+                form.add_error(None, str(exc))
+    samples = list(validation_round.samples.select_related("solution").prefetch_related(
+        "assignments__coder"))
+    return render(request, "annotation/round_manage.html", {
+        "round": validation_round, "project": validation_round.project, "samples": samples,
+        "progress": coder_progress(validation_round), "form": form, "coders": coders,
+        "report": validation_round.plan_report})
+
+
+@login_required
+def codebook_page(request, pk):
+    project = access.managed_project_or_404(request.user, pk)
+    modality = request.GET.get("modality") or request.POST.get("modality") or "text"
+    if modality not in PASS_VALUES:
+        raise Http404("not found")
+    form = MergeForm(request.POST or None, project=project, modality=modality)
+    if request.method == "POST" and form.is_valid():
+        try:
+            merge_themes(form.cleaned_data["source"], form.cleaned_data["target"], request.user,
+                         form.cleaned_data["note"])
+            messages.success(request, f"“{form.cleaned_data['source']}” merged into "
+                                      f"“{form.cleaned_data['target']}”.")
+            return redirect(f"{reverse('annotation:codebook', args=[pk])}?modality={modality}")
+        except CodebookError as exc:
+            form.add_error(None, str(exc))
+    merges = ThemeMerge.objects.filter(source__project=project, source__modality=modality
+                                       ).select_related("source", "target", "merged_by")
+    return render(request, "annotation/codebook.html", {
+        "project": project, "modality": modality, "themes": codebook(project, modality),
+        "merges": merges, "form": form,
+        "modalities": [(p.value, p.label) for p in PASS_ORDER]})
+
+
+@login_required
+def adjudicate(request, pk):
+    validation_round = access.managed_round_or_404(request.user, pk)
+    if request.method == "POST":
+        if "name" in request.POST:
+            form = ClusterNameForm(request.POST)
+            if form.is_valid():
+                validation_round.samples.filter(public_id=form.cleaned_data["cluster"]).update(
+                    name=form.cleaned_data["name"])
+                messages.success(request, "Cluster name saved.")
+        else:
+            form = DecisionForm(request.POST)
+            if form.is_valid():
+                data = form.cleaned_data
+                sample = validation_round.samples.filter(public_id=data["cluster"]).first()
+                post = sample.posts.filter(public_id=data["post"]).first() if (
+                    sample and data["post"]) else None
+                try:
+                    if sample is None or (data["post"] and post is None):
+                        raise CodebookError("no such cluster or post in this round")
+                    theme = get_or_create_theme(validation_round.project, data["pass_name"],
+                                                data["theme_name"], request.user)
+                    record_decision(sample, data["pass_name"], theme, request.user, data["note"],
+                                    sampled_post=post)
+                    messages.success(request, "Decision recorded.")
+                except (CodebookError, CodingError) as exc:
+                    messages.error(request, str(exc))
+            else:
+                messages.error(request, "Give a theme for the decision.")
+        return redirect("annotation:adjudicate", pk=pk)
+    items = disagreements(validation_round)
+    samples = list(validation_round.samples.select_related("solution"))
+    naming = [{"sample": s, "themes": coded_theme_summary(s)} for s in samples]
+    return render(request, "annotation/adjudicate.html", {
+        "round": validation_round, "project": validation_round.project, "items": items,
+        "naming": naming})
+
+
+@login_required
+@require_POST
+def theme_rename(request, pk):
+    """Kept minimal: the PI fixes a theme's spelling (codes follow, the id is unchanged)."""
+    project = access.managed_project_or_404(request.user, pk)
+    theme = Theme.objects.filter(project=project, pk=request.POST.get("theme")).first()
+    name = " ".join(request.POST.get("name", "").split())
+    if theme is None or not name:
+        raise Http404("not found")
+    if Theme.objects.filter(project=project, modality=theme.modality, name__iexact=name).exclude(
+            pk=theme.pk).exists():
+        messages.error(request, "Another theme has that name: merge them instead.")
+    else:
+        theme.name = name
+        theme.save(update_fields=["name"])
+    return redirect(f"{reverse('annotation:codebook', args=[pk])}?modality={theme.modality}")

@@ -1,0 +1,356 @@
+/* Keyboard coding with autosave (annotation app, issue 5).
+ *
+ * Every label goes into a retry queue kept in localStorage before it is sent, and leaves the queue
+ * only when the server has acknowledged it (2xx), refused it for good (409 conflict: the server's
+ * value is shown and the refused one is in the server's history; other 4xx: kept aside in a
+ * "rejected" list), so a reload, a crash or a lost connection never loses a label. Requests are
+ * idempotent PUTs keyed by (post, pass) for the current coder with the version the client last
+ * saw; the queue is sent in order, one request at a time, with backoff while the server is away.
+ * Theme names are only ever set with textContent: nothing typed is interpreted as HTML.
+ */
+(function () {
+  "use strict";
+  const cfg = JSON.parse(document.getElementById("coding-data").textContent);
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const QUEUE_KEY = "diptych.annotation.queue.v1.u" + cfg.user;
+  const REJECTED_KEY = "diptych.annotation.rejected.v1.u" + cfg.user;
+  const $ = (id) => document.getElementById(id);
+
+  // ------------------------------------------------------------------ state
+  const items = [];
+  const sections = document.querySelectorAll("#items .item");
+  sections.forEach((el, i) => {
+    const post = i === 0 ? null : cfg.posts[i - 1];
+    const src = i === 0 ? cfg.common : post;
+    items.push({
+      el, index: i, kind: i === 0 ? "common" : "post",
+      url: i === 0 ? cfg.common_url : post.url,
+      theme: src.theme, version: src.version, pending: false,
+    });
+  });
+  const byUrl = new Map(items.map((it) => [it.url, it]));
+  let recent = (cfg.recent || []).slice();
+  let cursor = 0;
+
+  // ------------------------------------------------------------------ queue
+  function readList(key) {
+    try { return JSON.parse(localStorage.getItem(key) || "[]"); } catch (e) { return []; }
+  }
+  function writeList(key, list) { localStorage.setItem(key, JSON.stringify(list)); }
+  function newId() { return Date.now().toString(36) + Math.random().toString(36).slice(2, 8); }
+
+  function enqueue(item, theme) {
+    const q = readList(QUEUE_KEY);
+    const op = { id: newId(), url: item.url, theme_id: theme.id || null, theme_name: theme.name,
+                 base_version: item.version, at: Date.now() };
+    // Only the latest value of a label matters: replace a queued op that is not in flight.
+    const i = q.findIndex((o) => o.url === op.url && o.id !== inFlight);
+    if (i >= 0) { op.base_version = q[i].base_version; q[i] = op; } else { q.push(op); }
+    writeList(QUEUE_KEY, q);
+    flushSoon(0);
+  }
+
+  let inFlight = null, timer = null, backoff = 1000, flushing = false;
+  function flushSoon(delay) {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(flush, delay);
+  }
+
+  async function flush() {
+    timer = null;
+    if (flushing) return;
+    flushing = true;
+    try {
+      for (;;) {
+        const q = readList(QUEUE_KEY);
+        if (!q.length) break;
+        const op = q[0];
+        inFlight = op.id;
+        showStatus();
+        let response;
+        try {
+          response = await fetch(op.url, {
+            method: "PUT", credentials: "same-origin",
+            headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+            body: JSON.stringify({ theme_id: op.theme_id, theme_name: op.theme_name,
+                                   base_version: op.base_version }),
+          });
+        } catch (e) { response = null; }
+        // Server away, or logged out (403): keep the label queued and retry later.
+        if (!response || response.status >= 500 || response.status === 429 ||
+            response.status === 401 || response.status === 403) {
+          inFlight = null;
+          showStatus(response ? "denied" : "offline");
+          flushSoon(backoff);
+          backoff = Math.min(backoff * 2, 15000);
+          return;
+        }
+        backoff = 1000;
+        let body = {};
+        try { body = await response.json(); } catch (e) { body = {}; }
+        dropOp(op.id);
+        inFlight = null;
+        if (response.ok || response.status === 409) {
+          settle(op, body, response.status === 409);
+        } else {
+          const rejected = readList(REJECTED_KEY);
+          rejected.push(Object.assign({ status: response.status, detail: body }, op));
+          writeList(REJECTED_KEY, rejected.slice(-200));
+          const item = byUrl.get(op.url);
+          if (item) { item.pending = false; render(item); }
+          showStatus("rejected");
+        }
+      }
+    } finally {
+      flushing = false;
+      inFlight = null;
+    }
+    showStatus();
+  }
+
+  function dropOp(id) { writeList(QUEUE_KEY, readList(QUEUE_KEY).filter((o) => o.id !== id)); }
+
+  function settle(op, body, conflict) {
+    // Later queued ops for the same label build on the version just acknowledged.
+    const q = readList(QUEUE_KEY);
+    q.forEach((o) => { if (o.url === op.url) o.base_version = body.version; });
+    writeList(QUEUE_KEY, q);
+    const item = byUrl.get(op.url);
+    if (body.theme) rememberTheme(body.theme, op.theme_name);
+    if (!item) return;
+    item.version = body.version;
+    const stillQueued = q.some((o) => o.url === op.url);
+    if (!stillQueued) {
+      item.pending = false;
+      if (body.theme) item.theme = body.theme;
+      if (conflict) {
+        item.conflict = "Changed elsewhere; kept “" + body.theme.name + "” (yours, “" + op.theme_name + "”, is in the history)";
+      }
+    }
+    render(item);
+    progress();
+  }
+
+  // A theme created from a name gets its id once the server answers.
+  function rememberTheme(theme, typedName) {
+    recent.forEach((t) => { if (!t.id && t.name.toLowerCase() === (typedName || "").toLowerCase()) { t.id = theme.id; t.name = theme.name; } });
+    items.forEach((it) => { if (it.theme && !it.theme.id && it.theme.name.toLowerCase() === (typedName || "").toLowerCase()) it.theme = { id: theme.id, name: theme.name }; });
+    renderRecent();
+  }
+
+  function showStatus(state) {
+    const n = readList(QUEUE_KEY).length;
+    const el = $("save-status");
+    const rejected = readList(REJECTED_KEY).length;
+    if (state === "offline") el.textContent = "Offline — " + n + " label(s) kept in this browser, retrying…";
+    else if (state === "denied") el.textContent = "Not saved: log in again — " + n + " label(s) kept in this browser";
+    else if (n) el.textContent = "Saving… (" + n + ")";
+    else el.textContent = rejected && state === "rejected" ? "A label was refused by the server" : "All saved";
+    el.dataset.pending = String(n);
+    el.className = "save-status" + (n ? " pending" : "") + (state === "offline" || state === "denied" ? " offline" : "");
+  }
+
+  // ------------------------------------------------------------------ rendering
+  function render(item) {
+    const slot = item.el.querySelector('[data-role="theme"]');
+    slot.textContent = item.theme ? item.theme.name : "—";
+    slot.classList.toggle("empty", !item.theme);
+    item.el.classList.toggle("coded", !!item.theme);
+    item.el.classList.toggle("pending", !!item.pending);
+    let note = item.el.querySelector(".conflict");
+    if (item.conflict) {
+      if (!note) { note = document.createElement("p"); note.className = "conflict"; item.el.appendChild(note); }
+      note.textContent = item.conflict;
+    } else if (note) { note.remove(); }
+  }
+
+  function renderRecent() {
+    const list = $("recent");
+    list.textContent = "";
+    recent.slice(0, 9).forEach((t, i) => {
+      const li = document.createElement("li");
+      const key = document.createElement("kbd");
+      key.textContent = String(i + 1);
+      li.appendChild(key);
+      li.appendChild(document.createTextNode(" " + t.name));
+      list.appendChild(li);
+    });
+    $("recent-empty").hidden = recent.length > 0;
+  }
+
+  function progress() {
+    const done = items.filter((it) => it.theme).length;
+    $("pass-progress").max = items.length;
+    $("pass-progress").value = done;
+    $("pass-count").textContent = done + " / " + items.length;
+    const other = Object.values(cfg.other_passes).reduce((a, b) => a + b, 0);
+    $("cluster-progress").max = cfg.items_per_pass * 3;
+    $("cluster-progress").value = other + done;
+    const complete = done === items.length;
+    $("coding").classList.toggle("complete", complete);
+    $("next-hint").textContent = complete ? "press n" : (items.length - done) + " item(s) without a theme";
+    return complete;
+  }
+
+  function select(i) {
+    cursor = Math.max(0, Math.min(items.length - 1, i));
+    items.forEach((it) => it.el.classList.toggle("selected", it.index === cursor));
+    items[cursor].el.scrollIntoView({ block: "nearest" });
+  }
+
+  // ------------------------------------------------------------------ labelling
+  function assign(item, theme) {
+    if (cfg.read_only || !theme || !theme.name) return;
+    item.theme = { id: theme.id || null, name: theme.name };
+    item.pending = true;
+    item.conflict = null;
+    render(item);
+    recent = [item.theme].concat(recent.filter((t) => t.name.toLowerCase() !== theme.name.toLowerCase()));
+    renderRecent();
+    enqueue(item, item.theme);
+    progress();
+    if (cursor < items.length - 1) select(cursor + 1);
+  }
+
+  // ------------------------------------------------------------------ theme box
+  const box = $("theme-box"), input = $("theme-input"), suggestions = $("suggestions");
+  let options = [], highlighted = -1, searchTimer = null;
+
+  function openBox(initial) {
+    if (cfg.read_only) return;
+    const item = items[cursor];
+    $("theme-box-label").textContent = item.kind === "common" ? "Common theme of this cluster" : "Theme of post " + item.index;
+    box.hidden = false;
+    item.el.querySelector(".theme-slot").appendChild(box);
+    input.value = initial || "";
+    input.focus();
+    search();
+  }
+  function closeBox() {
+    box.hidden = true;
+    input.value = "";
+    suggestions.textContent = "";
+    input.setAttribute("aria-expanded", "false");
+    input.blur();
+  }
+  function search() {
+    if (searchTimer) clearTimeout(searchTimer);
+    searchTimer = setTimeout(async () => {
+      const q = input.value.trim();
+      const local = recent.filter((t) => t.name.toLowerCase().includes(q.toLowerCase()));
+      let remote = [];
+      try {
+        const r = await fetch(cfg.themes_url + "?pass=" + encodeURIComponent(cfg.pass) + "&q=" + encodeURIComponent(q), { credentials: "same-origin" });
+        if (r.ok) remote = (await r.json()).results;
+      } catch (e) { remote = []; }
+      if (input.value.trim() !== q) return;
+      const seen = new Set();
+      options = local.concat(remote).filter((t) => {
+        const k = t.name.toLowerCase();
+        if (seen.has(k)) return false;
+        seen.add(k);
+        return true;
+      }).slice(0, 10);
+      highlighted = -1;
+      drawOptions();
+    }, 120);
+  }
+  function drawOptions() {
+    suggestions.textContent = "";
+    options.forEach((t, i) => {
+      const li = document.createElement("li");
+      li.textContent = t.name;
+      li.setAttribute("role", "option");
+      li.className = i === highlighted ? "highlighted" : "";
+      li.addEventListener("mousedown", (e) => { e.preventDefault(); pick(t); });
+      suggestions.appendChild(li);
+    });
+    input.setAttribute("aria-expanded", options.length ? "true" : "false");
+  }
+  function pick(theme) {
+    closeBox();
+    assign(items[cursor], theme);
+  }
+  input.addEventListener("input", search);
+  input.addEventListener("keydown", (e) => {
+    if (e.key === "ArrowDown") { highlighted = Math.min(options.length - 1, highlighted + 1); drawOptions(); e.preventDefault(); }
+    else if (e.key === "ArrowUp") { highlighted = Math.max(-1, highlighted - 1); drawOptions(); e.preventDefault(); }
+    else if (e.key === "Escape") { closeBox(); e.preventDefault(); }
+    else if (e.key === "Enter") {
+      e.preventDefault();
+      const name = input.value.replace(/\s+/g, " ").trim();
+      if (highlighted >= 0) pick(options[highlighted]);
+      else if (name) {
+        const same = options.concat(recent).find((t) => t.name.toLowerCase() === name.toLowerCase());
+        pick(same || { id: null, name });
+      } else closeBox();
+    }
+    e.stopPropagation();
+  });
+  input.addEventListener("blur", () => { setTimeout(() => { if (document.activeElement !== input) closeBox(); }, 150); });
+
+  // ------------------------------------------------------------------ zoom
+  const zoom = $("zoom"), zoomImg = $("zoom-img");
+  function toggleZoom(item) {
+    if (!zoom.hidden) { zoom.hidden = true; return; }
+    const img = item && item.el.querySelector("img[data-zoom]");
+    if (!img) return;
+    zoomImg.src = img.dataset.zoom;
+    zoom.hidden = false;
+  }
+  zoom.addEventListener("click", () => { zoom.hidden = true; });
+  document.querySelectorAll('[data-role="zoom"]').forEach((b) => b.addEventListener("click", (e) => {
+    const section = e.currentTarget.closest(".item");
+    select(Number(section.dataset.index));
+    toggleZoom(items[cursor]);
+  }));
+  items.forEach((it) => it.el.addEventListener("click", () => select(it.index)));
+
+  // ------------------------------------------------------------------ next
+  let leaving = false;
+  async function goNext() {
+    if (!progress() || leaving) return;
+    leaving = true;
+    const until = Date.now() + 5000;
+    flushSoon(0);
+    while (readList(QUEUE_KEY).length && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    window.location.href = cfg.next_url;
+  }
+  $("next-link").addEventListener("click", (e) => { e.preventDefault(); goNext(); });
+
+  // ------------------------------------------------------------------ keys
+  document.addEventListener("keydown", (e) => {
+    if (e.target === input || e.ctrlKey || e.metaKey || e.altKey) return;
+    const item = items[cursor];
+    if (!zoom.hidden && (e.key === "Escape" || e.key === "z")) { zoom.hidden = true; e.preventDefault(); return; }
+    if (e.key === "ArrowDown" || e.key === "j") { select(cursor + 1); e.preventDefault(); }
+    else if (e.key === "ArrowUp" || e.key === "k") { select(cursor - 1); e.preventDefault(); }
+    else if (e.key === "Enter" || e.key === "/") { openBox(""); e.preventDefault(); }
+    else if ((e.key === " " || e.key === "c" || e.key === "=") && item.kind === "post") {
+      if (items[0].theme) assign(item, items[0].theme);
+      else $("save-status").textContent = "Give the cluster a common theme first";
+      e.preventDefault();
+    } else if (/^[1-9]$/.test(e.key)) {
+      const theme = recent[Number(e.key) - 1];
+      if (theme) assign(item, theme);
+      e.preventDefault();
+    } else if (e.key === "z") { toggleZoom(item); e.preventDefault(); }
+    else if (e.key === "n") { goNext(); e.preventDefault(); }
+  });
+  window.addEventListener("online", () => flushSoon(0));
+  window.addEventListener("storage", (e) => { if (e.key === QUEUE_KEY) showStatus(); });
+
+  // ------------------------------------------------------------------ start: queued labels win
+  readList(QUEUE_KEY).forEach((op) => {
+    const item = byUrl.get(op.url);
+    if (item) { item.theme = { id: op.theme_id, name: op.theme_name }; item.pending = true; }
+  });
+  items.forEach(render);
+  renderRecent();
+  progress();
+  const firstOpen = items.findIndex((it) => !it.theme);
+  select(firstOpen >= 0 ? firstOpen : 0);
+  showStatus();
+  flushSoon(0);
+  document.documentElement.dataset.codingReady = "1";
+})();

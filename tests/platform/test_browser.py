@@ -1,0 +1,126 @@
+"""Browser test in real headless Chromium (Debian's chromium driven by Playwright): a PI logs in,
+uploads a zip data set (and two bad ones), starts a run, watches it finish, opens the dashboard
+and a cluster gallery. Screenshots go to var/test-artifacts/browser/."""
+import os
+import threading
+import zipfile
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts" / "browser"
+RUN_TIMEOUT_MS = 240_000
+
+pytestmark = [
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM} "
+                       "(apt-get install -y chromium)"),
+]
+
+
+@pytest.fixture
+def browser_page(live_server, settings):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    # Playwright's sync API runs an event loop in this thread; the ORM calls of the test
+    # itself are still synchronous, so Django's async-safety guard does not apply.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    settings.DIPTYCH_RUNS_IN_THREAD = True  # the run executes beside the live server
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(30_000)
+        try:
+            yield page
+        finally:
+            browser.close()
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+            # Keep-alive request threads close their database connections when the browser
+            # hangs up; wait for them so the test database can be dropped.
+            for thread in threading.enumerate():
+                if "process_request_thread" in thread.name or thread.name.startswith("engine-run-"):
+                    thread.join(timeout=10)
+
+
+def shot(page, name):
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def bad_zip(tmp_path):
+    path = tmp_path / "slip.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("../../escape.jpg", b"x")
+    return path
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pi_uploads_runs_and_reads_the_dashboards(browser_page, live_server, users, project,
+                                                   small_dataset_dir, small_zip, tmp_path):
+    page = browser_page
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=username]", "pi")
+    page.fill("input[name=password]", "pw-pi")
+    page.click("button[type=submit]")
+    page.click(f"text={project.name}")
+    page.click("text=Import a data set")
+
+    # Bad input first: a clear message, nothing imported.
+    page.fill("#id_upload-name", "bad")
+    page.set_input_files("#id_upload-table", str(small_dataset_dir / "pairs.csv"))
+    page.set_input_files("#id_upload-images_zip", str(bad_zip(tmp_path)))
+    page.click("#upload-form button[type=submit]")
+    assert "leaves the folder" in page.inner_text(".message.error")
+    shot(page, "01-zip-slip-refused")
+    page.fill("#id_upload-name", "no text column")
+    page.set_input_files("#id_upload-table", {
+        "name": "pairs.csv", "mimeType": "text/csv", "buffer": b"id,caption,image\n1,x,a.jpg\n"})
+    page.set_input_files("#id_upload-images_zip", str(small_zip))
+    page.click("#upload-form button[type=submit]")
+    assert "Import failed" in page.inner_text(".message.error")
+    # No ORM call while Playwright's loop runs (its connection would outlive the test): the
+    # project page tells whether anything was imported.
+    page.goto(f"{live_server.url}/projects/{project.pk}/")
+    assert "No data set yet." in page.inner_text("main")
+    page.click("text=Import a data set")
+
+    # The good upload and its validation report.
+    page.fill("#id_upload-name", "MediaEval sample")
+    page.set_input_files("#id_upload-table", str(small_dataset_dir / "pairs.csv"))
+    page.set_input_files("#id_upload-images_zip", str(small_zip))
+    page.click("#upload-form button[type=submit]")
+    assert page.inner_text("#n-valid") == "60"
+    shot(page, "02-validation-report")
+
+    # A small run, watched until it ends.
+    page.click("text=Run the engine on this data set")
+    page.fill("#id_ks", "4, 9")
+    page.uncheck("input[name=methods][value=joint]")  # label + vector keep the run short
+    page.select_option("#id_reduction", "pca")
+    page.fill("#id_n_components", "10")
+    shot(page, "03-run-form")
+    page.click("#run-form button[type=submit]")
+    page.wait_for_selector("#run-progress")
+    shot(page, "04-run-progress")
+    page.wait_for_selector("#run-dashboard-link:not([hidden])", timeout=RUN_TIMEOUT_MS)
+    assert page.inner_text("#run-status") == "Succeeded"
+    shot(page, "05-run-finished")
+
+    page.click("#run-dashboard-link a")
+    assert "AMI =" in page.inner_text("#ami-card")
+    page.wait_for_function("[...document.querySelectorAll('.figures img')]"
+                           ".every(img => img.complete && img.naturalWidth > 0)")
+    shot(page, "06-dashboard")
+
+    page.click("#solutions tbody tr:first-child >> text=Gallery")
+    page.wait_for_selector(".cluster")
+    page.wait_for_function("[...document.querySelectorAll('.thumbs img')]"
+                           ".every(img => img.complete && img.naturalWidth > 0)")
+    shot(page, "07-gallery")
+    first_word = page.inner_text(".cluster .texts li").split()[0]
+    page.fill("input[name=q]", first_word)
+    page.click("form.search button")
+    assert page.locator(".cluster").count() >= 1
+    shot(page, "08-gallery-search")
+
