@@ -7,7 +7,7 @@ STAMP := $(VENV)/.requirements.sha256
 REQ_HASH := $(shell sha256sum requirements.txt | cut -d' ' -f1)
 DATA ?= ../shared/data/mediaeval2016_vmu
 
-.PHONY: venv demo test bench services
+.PHONY: venv demo engine-demo test bench
 
 venv:
 	@if [ ! -x "$(PY)" ]; then $(PYTHON) -m venv "$(VENV)"; fi
@@ -18,6 +18,9 @@ venv:
 	fi
 
 demo: venv
+	"$(PY)" manage.py demo --data "$(DATA)"
+
+engine-demo: venv
 	"$(PY)" -m clustering_engine run --data "$(DATA)/pairs.csv" --images "$(DATA)" --out demo_output
 
 test: venv

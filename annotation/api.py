@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.response import Response
 
 from projects.models import Solution
@@ -35,7 +35,8 @@ def _pass_or_404(pass_name):
     return pass_name
 
 
-@extend_schema(summary="My assignments (public cluster ids and progress)")
+@extend_schema(summary="My assignments (public cluster ids and progress)",
+               responses=s.AssignmentListSerializer)
 @api_view(["GET"])
 def my_assignments(request):
     assignments = list(access.my_assignments(request.user).select_related("cluster_sample")
@@ -46,7 +47,8 @@ def my_assignments(request):
          "progress": progress[a.cluster_sample_id]} for a in assignments]})
 
 
-@extend_schema(summary="My codes of one assigned cluster, every pass (resume after a reload)")
+@extend_schema(summary="My codes of one assigned cluster, every pass (resume after a reload)",
+               responses=s.ClusterStateSerializer)
 @api_view(["GET"])
 def cluster_state(request, public_id):
     sample = access.assigned_sample_or_404(request.user, public_id)
@@ -72,7 +74,8 @@ def cluster_state(request, public_id):
 
 @extend_schema(summary="Codebook themes for autocomplete and the coder's recent themes",
                parameters=[OpenApiParameter("pass", str, enum=PASS_VALUES),
-                           OpenApiParameter("q", str)])
+                           OpenApiParameter("q", str)],
+               responses=s.ThemeListSerializer)
 @api_view(["GET"])
 def cluster_themes(request, public_id):
     sample = access.assigned_sample_or_404(request.user, public_id)
@@ -105,9 +108,16 @@ def _save_response(result, target, pass_name):
     return Response(body, status=code)
 
 
+class RoundClosed(APIException):
+    """423: the label cannot be saved now; the browser keeps it aside (never silently dropped)."""
+    status_code = 423
+    default_detail = "this round is closed: labels are read-only"
+    default_code = "round_closed"
+
+
 def _writable(sample):
     if not sample.round.is_open:
-        raise PermissionDenied("this round is closed")
+        raise RoundClosed()
 
 
 @extend_schema(summary="Set my theme of one post in one pass (idempotent)",

@@ -62,3 +62,35 @@ class RoundSerializer(serializers.ModelSerializer):
     def get_n_clusters(self, obj) -> int:
         return obj.samples.count()
 
+
+
+class PostStateSerializer(CodeStateSerializer):
+    id = serializers.CharField(help_text="post public id")
+    position = serializers.IntegerField()
+
+
+class PassStateSerializer(serializers.Serializer):
+    common = CodeStateSerializer()
+    posts = PostStateSerializer(many=True)
+
+
+class ClusterStateSerializer(serializers.Serializer):
+    cluster = serializers.CharField(help_text="cluster public id")
+    read_only = serializers.BooleanField()
+    passes = serializers.DictField(child=PassStateSerializer(), help_text="text, image, joint")
+    progress = serializers.DictField()
+
+
+class AssignmentSerializer(serializers.Serializer):
+    round = serializers.IntegerField()
+    cluster = serializers.CharField(help_text="cluster public id")
+    progress = serializers.DictField()
+
+
+class AssignmentListSerializer(serializers.Serializer):
+    results = AssignmentSerializer(many=True)
+
+
+class ThemeListSerializer(serializers.Serializer):
+    results = ThemeSerializer(many=True)
+    recent = ThemeSerializer(many=True)

@@ -34,13 +34,18 @@ def synthetic_pairs(n: int, dim: int = 512, text_topics: int = 30, image_topics:
     t_topic = rng.integers(0, text_topics, n)
     aligned = rng.random(n) < 0.4
     i_topic = np.where(aligned, t_topic % image_topics, rng.integers(0, image_topics, n))
-    t_centres = rng.normal(size=(text_topics, dim)).astype(np.float32)
-    i_centres = rng.normal(size=(image_topics, dim)).astype(np.float32)
-    text = t_centres[t_topic] + rng.normal(scale=0.8, size=(n, dim)).astype(np.float32)
-    image = i_centres[i_topic] + rng.normal(scale=0.8, size=(n, dim)).astype(np.float32)
-    mix = rng.normal(size=(2 * dim, 2 * dim)).astype(np.float32) / np.sqrt(2 * dim)
+    t_centres = rng.standard_normal((text_topics, dim), dtype=np.float32)
+    i_centres = rng.standard_normal((image_topics, dim), dtype=np.float32)
+    # float32 noise, added in place: the synthesis itself should not dominate peak memory.
+    text = rng.standard_normal((n, dim), dtype=np.float32)
+    text *= 0.8
+    text += t_centres[t_topic]
+    image = rng.standard_normal((n, dim), dtype=np.float32)
+    image *= 0.8
+    image += i_centres[i_topic]
+    mix = rng.standard_normal((2 * dim, 2 * dim), dtype=np.float32) / np.float32(np.sqrt(2 * dim))
     joint = vector_level_space(text, image) @ mix
-    return text, image, joint.astype(np.float32)
+    return text, image, joint
 
 
 def main():

@@ -62,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, default=2)
     run.add_argument("--check-images", choices=("full", "header", "none"), default="full")
     run.add_argument("--cache-dir", default=None)
+    run.add_argument("--figure-formats", type=_names, default=("png", "svg", "pdf"))
     run.add_argument("--stop-words", default=None, help="extra stop words, one per line")
     sub.add_parser("models", help="list the embedders and whether they work offline here")
     return parser
@@ -84,7 +85,7 @@ def config_from_args(args) -> "EngineConfig":
                         joint_model=args.joint_model, joint_combine=args.joint_combine,
                         grid=grid, device=args.device, workers=args.workers,
                         check_images=args.check_images, cache_dir=args.cache_dir,
-                        stop_words_file=args.stop_words)
+                        stop_words_file=args.stop_words, figure_formats=args.figure_formats)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,7 +11,8 @@ from .grid import GridResult
 
 
 def write_outputs(out: Path, manifest: dict, pairs: pd.DataFrame, embeddings, result: GridResult,
-                  descriptions: dict, validation_report, embed_failures: pd.DataFrame) -> None:
+                  descriptions: dict, validation_report, embed_failures: pd.DataFrame,
+                  figure_formats=("png", "svg", "pdf")) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "embeddings").mkdir(exist_ok=True)
     (out / "spaces").mkdir(exist_ok=True)
@@ -41,4 +42,4 @@ def write_outputs(out: Path, manifest: dict, pairs: pd.DataFrame, embeddings, re
 
     from .report import write_report
 
-    write_report(out, manifest, pairs, result, descriptions)
+    write_report(out, manifest, pairs, result, descriptions, figure_formats)

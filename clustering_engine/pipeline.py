@@ -54,6 +54,7 @@ class EngineConfig:
     representatives: int = 5
     language: str = "auto"
     stop_words_file: str | None = None
+    figure_formats: tuple[str, ...] = ("png", "svg", "pdf")   # SVG is always made (the report inlines it)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -110,7 +111,7 @@ def run(data_path: str, images_root: str | None, out_dir: str,
     manifest = build_manifest(data_path, images_root, config, table, pairs, embeddings,
                               result, timings)
     write_outputs(out, manifest, pairs, embeddings, result, descriptions, table.report,
-                  embed_failures)
+                  embed_failures, figure_formats=config.figure_formats)
     timings["total"] = time.perf_counter() - started
     manifest["timings"] = {k: round(v, 3) for k, v in timings.items()}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False),

@@ -33,14 +33,15 @@ def chosen_solutions(manifest: dict) -> dict[str, str]:
 
 
 def make_figures(out: Path, manifest: dict, pairs: pd.DataFrame, result: GridResult,
-                 descriptions: dict) -> dict[str, str]:
-    """Save every figure in three formats; returns {name: svg text} for the HTML report."""
+                 descriptions: dict, formats=("png", "svg", "pdf")) -> dict[str, str]:
+    """Save every figure in ``formats`` (plus SVG); returns {name: svg text} for the report."""
+    formats = tuple(dict.fromkeys((*formats, "svg")))
     fig_dir = out / "figures"
     fig_dir.mkdir(exist_ok=True)
     svgs: dict[str, str] = {}
 
     def keep(name, fig):
-        figures.save_figure(fig, fig_dir / name, formats=("png", "svg", "pdf"))
+        figures.save_figure(fig, fig_dir / name, formats=formats)
         svgs[name] = (fig_dir / f"{name}.svg").read_text(encoding="utf-8")
         import matplotlib.pyplot as plt
         plt.close(fig)
@@ -50,7 +51,8 @@ def make_figures(out: Path, manifest: dict, pairs: pd.DataFrame, result: GridRes
         series = {f"{METHOD_TITLES[v['method']]} ({v['algorithm']})": list(zip(v["ks"], v["s_dbw"]))
                   for v in sel.values() if v["space"] == space}
         if series:
-            label = COMMON_SPACE_LABEL if space == "common" else "own clustering space"
+            # The long definition of the common space is in the report's note and manifest.
+            label = "common space (text+image concatenation)" if space == "common" else "own clustering space"
             keep(f"sdbw_vs_k_{space}", figures.plot_sdbw_vs_k(series, label))
     gains = {f"{METHOD_TITLES[v['method']]} ({v['algorithm']})":
              list(zip(v["ks"], v["marginal_gain"])) for v in sel.values()
@@ -99,8 +101,8 @@ def _heatmap_solution(manifest, chosen) -> str | None:
 
 
 def write_report(out: Path, manifest: dict, pairs: pd.DataFrame, result: GridResult,
-                 descriptions: dict) -> Path:
-    svgs = make_figures(out, manifest, pairs, result, descriptions)
+                 descriptions: dict, figure_formats=("png", "svg", "pdf")) -> Path:
+    svgs = make_figures(out, manifest, pairs, result, descriptions, figure_formats)
     body = [f"<h1>Diptych engine run</h1><p class=meta>{_meta(manifest)}</p>"]
     body.append(_section("AMI diagnostic: do text and image carry the same information?",
                          _ami_table(manifest["ami_diagnostic"])))

@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/token/", obtain_auth_token, name="api-token"),
     path("", include("annotation.urls")),  # /code/… pages and /api/annotation/… (issue 5)
+    path("", include("scoring.urls")),  # /scoring/… pages and /api/scoring/… (issue 6)
     path("api/", include(api_urlpatterns)),
     path("", include("projects.urls")),
 ]

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -109,8 +110,7 @@ def dataset_detail(request, pk):
 @login_required
 def dataset_image(request, pk, path):
     # Any member (coders included) may see the project's images; nothing else is revealed.
-    dataset = access.get_visible_or_404(
-        access.Dataset.objects.filter(project__in=access.member_project_ids(request.user)), pk=pk)
+    dataset = access.get_visible_or_404(access.member_datasets(request.user), pk=pk)
     size = request.GET.get("size", "thumb")
     try:
         file = image_path(dataset, path) if size == "full" else thumbnail(dataset, path, size)
@@ -206,8 +206,11 @@ def run_figure(request, pk, filename):
     path = run_views.figure_file(run, filename)
     if path is None:
         raise Http404("no such figure")
-    return FileResponse(open(path, "rb"), as_attachment="download" in request.GET,
-                        filename=f"run{run.pk}-{path.name}")
+    response = FileResponse(open(path, "rb"), as_attachment="download" in request.GET,
+                            filename=f"run{run.pk}-{path.name}")
+    # An SVG opened directly is a document of this origin: allow it no scripts.
+    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+    return response
 
 
 @login_required
@@ -217,9 +220,15 @@ def solution_gallery(request, pk):
         pk=pk)
     query = request.GET.get("q", "").strip()
     clusters = solution.clusters.all()
+    matches = {}
     if query:
-        clusters = clusters.filter(search_text__contains=query.lower())
+        # Every pair's text (from the run's files) plus the clusters' top terms (database).
+        matches = run_views.clusters_matching_text(solution, query)
+        clusters = clusters.filter(Q(label__in=list(matches))
+                                   | Q(search_text__contains=query.lower()))
     page = Paginator(clusters, CLUSTERS_PER_PAGE).get_page(request.GET.get("page"))
+    for cluster in page:
+        cluster.n_matches = matches.get(cluster.label, 0)
     return render(request, "projects/gallery.html", {
         "solution": solution, "run": solution.run, "project": solution.run.project,
         "dataset": solution.run.dataset, "page": page, "query": query})

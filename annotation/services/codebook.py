@@ -45,6 +45,12 @@ def merge_themes(source: Theme, target: Theme, user=None, note: str = "") -> The
     return ThemeMerge.objects.create(source=source, target=target, note=note, merged_by=user)
 
 
+def effective_theme_map(project) -> dict[int, int]:
+    """theme id -> id of the theme it scores as (after merges), for every theme of a project."""
+    return {pk: merged or pk for pk, merged in
+            Theme.objects.filter(project=project).values_list("pk", "merged_into")}
+
+
 def recent_themes(project, coder, modality: str, limit: int = 9) -> list[Theme]:
     """The coder's most recently used themes of a modality (for the digit keys)."""
     latest: dict[int, object] = {}

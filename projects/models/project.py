@@ -8,33 +8,20 @@ class Role(models.TextChoices):
     VIEWER = "viewer", "Viewer"
 
 
-class ProjectQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        """Projects the user is a member of; everything else must look absent (404)."""
-        if not user.is_authenticated:
-            return self.none()
-        return self.filter(memberships__user=user).distinct()
-
-
 class Project(models.Model):
+    """A research project; who sees what is decided in services/access.py by Membership."""
+
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
                                    related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = ProjectQuerySet.as_manager()
-
     class Meta:
         ordering = ["-created_at", "-id"]
 
     def __str__(self):
         return self.name
-
-    def role_of(self, user) -> str | None:
-        if not user.is_authenticated:
-            return None
-        return (self.memberships.filter(user=user).values_list("role", flat=True).first())
 
 
 class Membership(models.Model):

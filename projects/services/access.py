@@ -28,6 +28,11 @@ def visible_projects(user):
     return Project.objects.filter(pk__in=member_project_ids(user))
 
 
+def member_datasets(user):
+    """Data sets of every project the user belongs to, coders included (for images only)."""
+    return Dataset.objects.filter(project__in=member_project_ids(user))
+
+
 def visible_datasets(user):
     return Dataset.objects.filter(project__in=member_project_ids(user, READ_INTERNALS))
 

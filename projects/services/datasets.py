@@ -6,6 +6,8 @@ exists (the call runs in a transaction), so a bad upload leaves the project as i
 """
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import uuid
 from pathlib import Path
@@ -66,9 +68,16 @@ def validate_pairs(table_path: Path, images_root: Path):
     return table.report
 
 
+def _without_server_paths(info: dict, images_root: Path) -> dict:
+    """The report as users see it: paths relative to the images root, not server paths."""
+    prefix = str(images_root) + os.sep
+    return json.loads(json.dumps(info, ensure_ascii=False).replace(
+        json.dumps(prefix)[1:-1], ""))
+
+
 def _create(project: Project, name: str, source: str, table_path: Path, images_root: Path,
             storage_dir: str, report) -> Dataset:
-    info = report.to_dict()
+    info = _without_server_paths(report.to_dict(), images_root)
     return Dataset.objects.create(
         project=project, name=name, source=source, table_path=str(table_path),
         images_root=str(images_root), storage_dir=storage_dir, validation_report=info,

@@ -12,6 +12,8 @@ from ..models import Dataset
 from .storage import resolve_inside, thumbnails_root
 
 THUMBNAIL_SIZES = {"thumb": 256, "medium": 720}
+# Originals are served only for image files: an images root may also hold the table itself.
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff"}
 
 
 class ImageNotFound(Exception):
@@ -21,7 +23,7 @@ class ImageNotFound(Exception):
 def image_path(dataset: Dataset, relative: str) -> Path:
     """The image file for a path as written in the table; never outside the images root."""
     path = resolve_inside(dataset.images_root, relative)
-    if path is None or not path.is_file():
+    if path is None or not path.is_file() or path.suffix.lower() not in IMAGE_SUFFIXES:
         raise ImageNotFound(relative)
     return path
 

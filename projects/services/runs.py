@@ -13,6 +13,7 @@ import traceback
 
 from django.conf import settings
 from django.db import connections, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from clustering_engine.errors import EngineError
@@ -135,12 +136,18 @@ class _RunReporter:
                                                         **fields)
 
 
-def execute_run(run_id: int) -> str:
-    """Run the engine for one run (called by the Celery task); returns the final status."""
+def execute_run(run_id: int, task_id: str | None = None) -> str:
+    """Run the engine for one run (called by the Celery task); returns the final status.
+
+    A queued run is claimed once. A run left "running" by a worker that died is claimed again
+    by the redelivery of the same task (acks_late), and its embeddings come from the cache.
+    """
     from clustering_engine.pipeline import run as run_engine
 
-    claimed = EngineRun.objects.filter(pk=run_id, status=RunStatus.QUEUED,
-                                       cancel_requested=False)
+    claimable = Q(status=RunStatus.QUEUED)
+    if task_id:
+        claimable |= Q(status=RunStatus.RUNNING, celery_task_id=task_id)
+    claimed = EngineRun.objects.filter(claimable, pk=run_id, cancel_requested=False)
     if not claimed.update(status=RunStatus.RUNNING, started_at=timezone.now(), stage="starting",
                           progress=0.0):
         run = EngineRun.objects.filter(pk=run_id).first()

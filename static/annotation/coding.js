@@ -326,8 +326,9 @@
     if (e.key === "ArrowDown" || e.key === "j") { select(cursor + 1); e.preventDefault(); }
     else if (e.key === "ArrowUp" || e.key === "k") { select(cursor - 1); e.preventDefault(); }
     else if (e.key === "Enter" || e.key === "/") { openBox(""); e.preventDefault(); }
-    else if ((e.key === " " || e.key === "c" || e.key === "=") && item.kind === "post") {
-      if (items[0].theme) assign(item, items[0].theme);
+    else if (e.key === " " || e.key === "c" || e.key === "=") {
+      if (item.kind !== "post") { /* the common theme itself: type it (Enter) */ }
+      else if (items[0].theme) assign(item, items[0].theme);
       else $("save-status").textContent = "Give the cluster a common theme first";
       e.preventDefault();
     } else if (/^[1-9]$/.test(e.key)) {

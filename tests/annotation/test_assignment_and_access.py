@@ -119,3 +119,40 @@ def test_coder_sees_only_own_assignments_and_labels(validation_round, users, cod
         assert client.get(reverse("annotation-api:cluster-state", args=[shared])).status_code == 404
         assert client.put(reverse("annotation-api:post-code", args=[post.public_id, "text"]),
                           {"theme_name": "x"}, content_type="application/json").status_code == 404
+
+
+def test_pi_reassigns_and_closes_through_the_page(validation_round, users, coder2, client):
+    only_first = sorted(_assigned(validation_round, users["coder"])
+                        - _assigned(validation_round, coder2))[0]
+    client.force_login(users["pi"])
+    url = reverse("annotation:round-manage", args=[validation_round.pk])
+    r = client.post(url, {"action": "reassign", "cluster": only_first,
+                          "from_coder": users["coder"].pk, "to_coder": coder2.pk})
+    assert r.status_code == 302
+    assert only_first in _assigned(validation_round, coder2)
+    assert only_first not in _assigned(validation_round, users["coder"])
+    r = client.post(url, {"action": "reassign", "cluster": "CNOSUCH", "to_coder": coder2.pk})
+    assert r.status_code == 200 and b"no such cluster" in r.content
+    client.post(url, {"action": "close"})
+    validation_round.refresh_from_db()
+    assert validation_round.status == "closed"
+
+
+def test_round_creation_errors(project, solutions, finished_run, users):
+    from projects.models import EngineRun, Solution
+
+    from annotation.services.sampling import SamplingError
+
+    with pytest.raises(SamplingError):
+        create_round(project, [], name="none")
+    unfinished = EngineRun.objects.create(project=project, dataset=finished_run.dataset,
+                                          status="running", output_dir=finished_run.output_dir)
+    s = Solution.objects.create(run=unfinished, solution_id=solutions[0].solution_id,
+                                method="vector", algorithm="kmeans", k=4, n_clusters=4)
+    with pytest.raises(SamplingError, match="finished"):
+        create_round(project, [s], name="unfinished")
+    missing = Solution.objects.create(run=finished_run, solution_id="joint-kmeans-k9",
+                                      method="joint", algorithm="kmeans", k=9, n_clusters=9)
+    with pytest.raises(SamplingError, match="no column"):
+        create_round(project, [missing], name="missing")
+    assert not ValidationRound.objects.exists()

@@ -67,7 +67,7 @@ def test_state_themes_and_closed_round(shared_sample, users, client):
     shared_sample.round.save()
     r = _put(client, reverse("annotation-api:post-code", args=[post.public_id, "image"]),
              theme_name="Other", base_version=1)
-    assert r.status_code == 403
+    assert r.status_code == 423
     assert PostCode.objects.get().theme.name == "Police line"
 
 
@@ -117,3 +117,61 @@ def test_merge_and_adjudication(shared_sample, users, coder2, client):
     codebook = client.get(reverse("annotation:codebook", args=[shared_sample.round.project_id])
                           ).content.decode()
     assert "same thing" in codebook
+
+
+def test_texts_are_escaped_with_direction_and_language(validation_round, users, client):
+    from annotation.models import Assignment
+
+    client.force_login(users["coder"])
+    seen = set()
+    for a in Assignment.objects.filter(coder=users["coder"]).select_related("cluster_sample"):
+        page = client.get(reverse("annotation:code-pass", args=[a.cluster_sample.public_id, "text"])
+                          ).content.decode()
+        assert page.count('class="post-text" dir="auto"') == a.cluster_sample.posts.count()
+        assert "<script>alert" not in page
+        if "&lt;script&gt;alert" in page:
+            seen.add("escaped")
+        if 'lang="zh">抗议者' in page:
+            seen.add("zh")
+        if 'lang="ar">مظاهرة' in page:
+            seen.add("ar")
+    assert seen, "none of the special texts was sampled for this coder"
+
+
+def test_leaving_the_project_closes_the_clusters(shared_sample, users, client):
+    from projects.models import Membership
+
+    client.force_login(users["coder"])
+    url = reverse("annotation:code-pass", args=[shared_sample.public_id, "text"])
+    assert client.get(url).status_code == 200
+    Membership.objects.filter(user=users["coder"], project=shared_sample.round.project).delete()
+    assert client.get(url).status_code == 404
+    assert client.get(reverse("annotation-api:assignments")).json()["results"] == []
+
+
+def test_effective_theme_map(validation_round, users):
+    from annotation.services.codebook import effective_theme_map
+    from annotation.services.coding import get_or_create_theme
+
+    project = validation_round.project
+    a, b = (get_or_create_theme(project, "text", n) for n in ("A", "B"))
+    merge_themes(a, b, users["pi"])
+    assert effective_theme_map(project) == {a.pk: b.pk, b.pk: b.pk}
+    assert get_or_create_theme(project, "text", "a") == b  # a merged name resolves to its target
+
+
+def test_codebook_merge_through_the_page(validation_round, users, client):
+    from annotation.services.coding import get_or_create_theme
+
+    project = validation_round.project
+    a, b = (get_or_create_theme(project, "image", n) for n in ("Riot police", "Police"))
+    client.force_login(users["pi"])
+    url = reverse("annotation:codebook", args=[project.pk])
+    r = client.post(url, {"modality": "image", "source": a.pk, "target": b.pk, "note": "dup"})
+    assert r.status_code == 302
+    a.refresh_from_db()
+    assert a.merged_into == b and a.merges_out.get().note == "dup"
+    page = client.get(url + "?modality=image").content.decode()
+    assert "“Riot police” → “Police”" in page
+    client.force_login(users["coder"])
+    assert client.post(url, {"modality": "image", "source": b.pk, "target": a.pk}).status_code == 404

@@ -136,7 +136,7 @@ def project(users):
 def dataset(project, small_dataset_dir):
     from projects.services.datasets import import_server_folder
 
-    return import_server_folder(project, "small", small_dataset_dir,
+    return import_server_folder(project, "MediaEval sample 60", small_dataset_dir,
                                 extra_roots=[small_dataset_dir])
 
 

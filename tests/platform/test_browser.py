@@ -55,9 +55,29 @@ def bad_zip(tmp_path):
     return path
 
 
+def zip_bomb(tmp_path):
+    path = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("images/zeros.jpg", b"\0" * (30 * 1024 * 1024))
+    return path
+
+
+def gbk_images_zip(tmp_path):
+    from PIL import Image
+
+    Image.new("RGB", (16, 16), (20, 120, 200)).save(tmp_path / "ok.png")
+    path = tmp_path / "gbk-images.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.write(tmp_path / "ok.png", "ok.png")
+        archive.writestr("bad.jpg", b"\xff\xd8\xff\xe0 truncated, not a JPEG")
+    return path
+
+
 @pytest.mark.django_db(transaction=True)
-def test_pi_uploads_runs_and_reads_the_dashboards(browser_page, live_server, users, project,
-                                                   small_dataset_dir, small_zip, tmp_path):
+def test_pi_uploads_runs_and_reads_the_dashboards(users, project, small_dataset_dir, small_zip,
+                                                   tmp_path, live_server, browser_page):
+    # browser_page comes last: fixtures that use the ORM must run before Playwright's event
+    # loop starts, or their connection lands in another context and outlives the test.
     page = browser_page
     page.goto(f"{live_server.url}/accounts/login/")
     page.fill("input[name=username]", "pi")
@@ -79,6 +99,12 @@ def test_pi_uploads_runs_and_reads_the_dashboards(browser_page, live_server, use
     page.set_input_files("#id_upload-images_zip", str(small_zip))
     page.click("#upload-form button[type=submit]")
     assert "Import failed" in page.inner_text(".message.error")
+    page.fill("#id_upload-name", "bomb")
+    page.set_input_files("#id_upload-table", str(small_dataset_dir / "pairs.csv"))
+    page.set_input_files("#id_upload-images_zip", str(zip_bomb(tmp_path)))
+    page.click("#upload-form button[type=submit]")
+    assert "zip bomb" in page.inner_text(".message.error")
+    shot(page, "01b-zip-bomb-refused")
     # No ORM call while Playwright's loop runs (its connection would outlive the test): the
     # project page tells whether anything was imported.
     page.goto(f"{live_server.url}/projects/{project.pk}/")
@@ -92,6 +118,20 @@ def test_pi_uploads_runs_and_reads_the_dashboards(browser_page, live_server, use
     page.click("#upload-form button[type=submit]")
     assert page.inner_text("#n-valid") == "60"
     shot(page, "02-validation-report")
+    dataset_url = page.url
+
+    # A GBK-encoded table whose second image is corrupt: imported, the bad row listed.
+    page.goto(f"{live_server.url}/projects/{project.pk}/datasets/new/")
+    page.fill("#id_upload-name", "GBK with a corrupt image")
+    page.set_input_files("#id_upload-table", {
+        "name": "weibo.csv", "mimeType": "text/csv",
+        "buffer": "id,text,image\n1,微博上的图片,ok.png\n2,另一条微博,bad.jpg\n".encode("gbk")})
+    page.set_input_files("#id_upload-images_zip", str(gbk_images_zip(tmp_path)))
+    page.click("#upload-form button[type=submit]")
+    assert page.inner_text("#n-valid") == "1" and page.inner_text("#n-rejected") == "1"
+    assert "bad.jpg" in page.inner_text("#rejected")
+    shot(page, "02b-gbk-and-corrupt-image")
+    page.goto(dataset_url)
 
     # A small run, watched until it ends.
     page.click("text=Run the engine on this data set")

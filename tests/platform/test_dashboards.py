@@ -91,6 +91,17 @@ def test_gallery_search_and_thumbnail_cache(client, users, stored_run, settings)
     page = client.get(url, {"q": word}).content.decode()
     assert f'id="cluster-{cluster.label}"' in page
     assert "No cluster matches" in client.get(url, {"q": "zzqx-no-such-text"}).content.decode()
+    # The search covers every pair's text, not only the representatives shown.
+    import pandas as pd
+
+    out = stored_run.output_dir
+    pairs = pd.read_parquet(f"{out}/pairs.parquet", columns=["pair_id", "text"])
+    labels = pd.read_parquet(f"{out}/labels.parquet", columns=["pair_id", solution.solution_id])
+    shown = {r["pair_id"] for c in solution.clusters.all() for r in c.representatives}
+    hidden = pairs[~pairs.pair_id.isin(shown)].iloc[0]
+    label = int(labels.set_index("pair_id").loc[hidden.pair_id, solution.solution_id])
+    page = client.get(url, {"q": hidden.text[:25]}).content.decode()
+    assert f'id="cluster-{label}"' in page and "matching" in page
 
     image_url = reverse("projects:dataset-image",
                         args=[stored_run.dataset.pk, cluster.representatives[0]["image"]])
@@ -100,8 +111,9 @@ def test_gallery_search_and_thumbnail_cache(client, users, stored_run, settings)
     mtime = thumbs[0].stat().st_mtime_ns
     assert client.get(image_url).status_code == 200
     assert thumbs[0].stat().st_mtime_ns == mtime, "a thumbnail is generated once"
-    escape = reverse("projects:dataset-image", args=[stored_run.dataset.pk, "../pairs.csv"])
-    assert client.get(escape).status_code == 404
+    for path in ("../pairs.csv", "pairs.csv"):  # outside the root; not an image
+        url = reverse("projects:dataset-image", args=[stored_run.dataset.pk, path])
+        assert client.get(url + "?size=full").status_code == 404
 
 
 def test_compare_view_crosstab(client, users, stored_run):

@@ -72,6 +72,7 @@ def test_corrupt_and_missing_images_are_listed_with_their_reason(client, users, 
     assert len(reasons) == 2
     page = response.content.decode()
     assert "corrupt.jpg" in page and "missing.jpg" in page
+    assert str(dataset.images_root) not in page, "no server paths in the report"
 
 
 def test_gbk_encoded_table_is_read(client, users, project):

@@ -90,7 +90,7 @@ def _wait_for(run_id, worker, log_path):
 
 
 def test_upload_run_and_dashboards_with_a_real_worker(client, users, project, small_dataset_dir,
-                                                     small_zip, celery_worker):
+                                                     small_zip, embedding_cache, celery_worker):
     worker, log_path = celery_worker
     client.force_login(users["pi"])
     with open(small_dataset_dir / "pairs.csv", "rb") as table, open(small_zip, "rb") as images:
@@ -117,6 +117,7 @@ def test_upload_run_and_dashboards_with_a_real_worker(client, users, project, sm
     assert ClusterSummary.objects.filter(solution__run=run).count() > 0
     assert Path(run.output_dir, "labels.parquet").exists()
     assert str(django_settings.MEDIA_ROOT) in run.output_dir
+    assert any(p.is_file() for p in embedding_cache.rglob("*")), "embeddings cached for resumes"
 
     solution = run.solutions.get(solution_id="joint-kmeans-k9")
     urls = [f"/runs/{run.pk}/dashboard/", f"/solutions/{solution.pk}/gallery/"]

@@ -148,3 +148,14 @@ def test_run_page_and_status_json(client, users, project, dataset, fake_engine,
     status = client.get(f"/runs/{run.pk}/status.json").json()
     assert status["status"] == "succeeded" and status["finished"] and status["progress"] == 1.0
     assert b"run-progress" in client.get(f"/runs/{run.pk}/").content
+
+
+def test_a_redelivered_task_takes_over_a_run_its_dead_worker_left_running(
+        project, dataset, users, fake_engine, django_capture_on_commit_callbacks):
+    engine = fake_engine()
+    run, _ = start(project, dataset, users, django_capture_on_commit_callbacks, execute=False)
+    EngineRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, celery_task_id="t-1")
+    assert runs.execute_run(run.pk, task_id="another-task") == RunStatus.RUNNING
+    assert engine.calls == 0, "a duplicate delivery must not run it twice"
+    assert runs.execute_run(run.pk, task_id="t-1") == RunStatus.SUCCEEDED
+    assert engine.calls == 1

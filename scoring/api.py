@@ -1,0 +1,76 @@
+"""JSON API of the scoring app (mounted at /api/scoring/). PI and viewers read; the PI writes
+choices and exports; coders get 404 (services.access)."""
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.decorators import api_view
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from . import serializers as s
+from .services import access
+from .services.choices import ChoiceError, set_choice
+from .services.comparison import clean_value, comparison, project_scores
+from .services.exports import start_export
+
+
+def _filters(request) -> dict:
+    return {"method": request.query_params.get("method", ""),
+            "algorithm": request.query_params.get("algorithm", ""),
+            "sort": request.query_params.get("sort", "")}
+
+
+@extend_schema(summary="Comparison table: machine metrics and human scores per solution",
+               parameters=[OpenApiParameter("method", str), OpenApiParameter("algorithm", str),
+                           OpenApiParameter("sort", str)])
+@api_view(["GET"])
+def comparison_table(request, pk):
+    project = access.readable_project_or_404(request.user, pk)
+    return Response(comparison(project, **_filters(request)))
+
+
+@extend_schema(summary="Per-cluster scores: cluster × pass × coder, and coder means")
+@api_view(["GET"])
+def cluster_scores(request, pk):
+    project = access.readable_project_or_404(request.user, pk)
+    scores = project_scores(project)
+
+    def records(frame):
+        return [{k: clean_value(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+    return Response({"per_coder": records(scores.cluster_scores.drop(columns=["coder_id"])),
+                     "per_cluster": records(scores.cluster_means)})
+
+
+@extend_schema(summary="Mark or unmark a solution as chosen (PI)",
+               request=s.ChoiceWriteSerializer)
+@api_view(["PUT"])
+def solution_choice(request, pk, solution_pk):
+    project = access.managed_project_or_404(request.user, pk)
+    data = s.ChoiceWriteSerializer(data=request.data)
+    data.is_valid(raise_exception=True)
+    try:
+        choice = set_choice(project, solution_pk, request.user, data.validated_data["chosen"],
+                            data.validated_data["note"])
+    except ChoiceError as exc:
+        raise ValidationError({"solution": str(exc)}) from None
+    return Response({"solution": solution_pk, "chosen": choice is not None,
+                     "note": choice.note if choice else ""})
+
+
+@extend_schema(summary="Export jobs of a project (PI); POST starts one",
+               responses=s.ExportJobSerializer(many=True))
+@api_view(["GET", "POST"])
+def exports(request, pk):
+    project = access.managed_project_or_404(request.user, pk)
+    if request.method == "POST":
+        job = start_export(project, request.user)
+        return Response(s.ExportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+    return Response({"results": s.ExportJobSerializer(project.export_jobs.all()[:50],
+                                                      many=True).data})
+
+
+@extend_schema(summary="One export job's status and download link (PI)",
+               responses=s.ExportJobSerializer)
+@api_view(["GET"])
+def export_detail(request, job_pk):
+    return Response(s.ExportJobSerializer(access.export_job_or_404(request.user, job_pk)).data)

@@ -1,0 +1,1 @@
+"""Scoring services: codes → consistency and reliability → comparison table → exports."""

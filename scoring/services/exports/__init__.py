@@ -1,0 +1,66 @@
+"""Paper-ready exports: reader → builder → writer, run as a background job.
+
+``start_export`` creates the job and dispatches the Celery task on commit (a worker never
+looks for a job that is not committed yet); ``run_export`` is the task's body.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+import traceback
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from ...models import ExportJob
+from .builder import build_bundle
+from .reader import read_export_inputs
+from .writer import write_bundle, zip_folder
+
+
+def export_folder(project_id: int) -> Path:
+    return Path(settings.MEDIA_ROOT) / "exports" / f"project-{project_id}"
+
+
+def start_export(project, user) -> ExportJob:
+    job = ExportJob.objects.create(project=project, created_by=user, stage="queued")
+    transaction.on_commit(lambda: _dispatch(job.pk))
+    return job
+
+
+def _dispatch(job_id: int) -> None:
+    from ...tasks import build_export
+
+    build_export.delay(job_id)
+
+
+def _update(job: ExportJob, **fields) -> None:
+    for name, value in fields.items():
+        setattr(job, name, value)
+    ExportJob.objects.filter(pk=job.pk).update(**fields)
+
+
+def run_export(job_id: int) -> ExportJob:
+    job = ExportJob.objects.select_related("project").get(pk=job_id)
+    _update(job, status=ExportJob.Status.RUNNING, stage="reading codes and runs", error="")
+    work = Path(tempfile.mkdtemp(prefix=f"diptych-export-{job.pk}-"))
+    try:
+        inputs = read_export_inputs(job.project)
+        _update(job, stage="computing tables and figures")
+        bundle = build_bundle(inputs)
+        _update(job, stage="writing files")
+        root = work / f"diptych-export-{job.project_id}-{job.pk}"
+        write_bundle(bundle, root, [(r.run.pk, f) for r in inputs.runs for f in r.figure_files])
+        _update(job, stage="zipping")
+        target = zip_folder(root, export_folder(job.project_id) / f"export-{job.pk}.zip")
+        _update(job, status=ExportJob.Status.SUCCEEDED, stage="done", file_path=str(target),
+                finished_at=timezone.now())
+    except Exception as exc:  # the job row must say what failed; the worker goes on
+        _update(job, status=ExportJob.Status.FAILED, stage="failed",
+                error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}",
+                finished_at=timezone.now())
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return job

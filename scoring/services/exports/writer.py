@@ -1,0 +1,94 @@
+"""Export step 3 — write: tables as CSV (spreadsheet-safe), JSONL and Parquet; LaTeX; figures
+as PNG, SVG and PDF; the manifest; then one zip.
+
+Spreadsheet safety (CSV only): a text cell starting with ``= + - @``, a tab or a carriage
+return is prefixed with a single quote, so Excel/LibreOffice never evaluate it as a formula.
+Only text (object/string) columns are touched: numeric columns stay numeric, so ``-1`` or
+``-0.25`` is written as a number.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+from pandas.api.types import is_object_dtype, is_string_dtype
+
+from clustering_engine.figures import FORMATS, save_figure
+
+from .builder import ExportBundle
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cell(value):
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.copy()
+    for column in frame.columns:
+        if is_object_dtype(frame[column]) or is_string_dtype(frame[column]):
+            frame[column] = frame[column].map(neutralise_cell)
+    return frame
+
+
+def write_table(frame: pd.DataFrame, stem: Path) -> list[Path]:
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    paths = [stem.with_suffix(".csv"), stem.with_suffix(".jsonl"), stem.with_suffix(".parquet")]
+    spreadsheet_safe(frame).to_csv(paths[0], index=False, encoding="utf-8")
+    frame.to_json(paths[1], orient="records", lines=True, force_ascii=False, date_format="iso")
+    if frame.empty and not len(frame.columns):
+        frame = pd.DataFrame({"empty": pd.Series(dtype="string")})
+    frame.to_parquet(paths[2], index=False)
+    return paths
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_bundle(bundle: ExportBundle, folder: Path, engine_figures=()) -> list[Path]:
+    """Write every part under ``folder``; returns the paths written (manifest last)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for stem, frame in bundle.tables.items():
+        written += write_table(frame, folder / stem)
+    for name, text in bundle.latex.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    for stem, figure in bundle.figures.items():
+        written += save_figure(figure, folder / stem, FORMATS)
+    for run_id, source in engine_figures:
+        target = folder / "figures" / f"run-{run_id}" / source.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        written.append(target)
+    manifest = dict(bundle.manifest)
+    manifest["files"] = {str(p.relative_to(folder)): _sha256(p) for p in written}
+    path = folder / "manifest.json"
+    path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=str),
+                    encoding="utf-8")
+    return written + [path]
+
+
+def zip_folder(folder: Path, target: Path) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".zip.part")
+    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(folder).as_posix())
+    partial.replace(target)   # a half-written zip is never offered for download
+    return target

@@ -1,0 +1,95 @@
+"""Inter-coder reliability: Krippendorff's α (nominal, the ``krippendorff`` package) and
+percent agreement, on the merged post themes of clusters coded by several coders.
+
+* Units are sampled posts × pass (one pass per call or group); raters are coders; values are
+  merged theme ids (nominal). Posts coded by one coder only stay in the matrix (the package
+  ignores them) but do not count as pairable.
+* Percent agreement: for each post coded by at least two coders, the share of coder pairs that
+  gave the same theme; averaged over those posts.
+* Undefined cases never raise and never give NaN: ``alpha`` is None and ``message`` says why
+  (fewer than two coders on any post; or one theme only among the pairable posts, where the
+  expected disagreement is 0 and α is 0/0 — agreement is then 100%).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from itertools import combinations
+
+import krippendorff
+import numpy as np
+import pandas as pd
+
+from .consistency import in_pass_order
+
+NEEDS_TWO_CODERS = "undefined: no post was coded by two or more coders"
+ONE_VALUE_ONLY = "undefined: every pairable post got the same theme (one value only)"
+
+
+@dataclass
+class Reliability:
+    alpha: float | None
+    percent_agreement: float | None
+    n_coders: int
+    n_units: int
+    n_pairable_units: int
+    message: str = ""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def display(self) -> str:
+        return f"{self.alpha:.3f}" if self.alpha is not None else self.message
+
+
+def reliability_matrix(codes: pd.DataFrame) -> pd.DataFrame:
+    """coders × units (post × pass) of merged theme ids, NaN where a coder did not code a unit."""
+    values = codes.assign(value=codes["theme_merged_id"].astype(float))
+    return values.pivot_table(index="coder", columns=["post", "pass"], values="value",
+                              aggfunc="first")
+
+
+def percent_agreement(matrix: np.ndarray) -> float | None:
+    shares = []
+    for unit in matrix.T:
+        values = unit[~np.isnan(unit)]
+        if values.size >= 2:
+            pairs = list(combinations(values, 2))
+            shares.append(sum(a == b for a, b in pairs) / len(pairs))
+    return float(np.mean(shares)) if shares else None
+
+
+def reliability(codes: pd.DataFrame) -> Reliability:
+    """α and percent agreement for one set of codes (one pass; one solution or more)."""
+    codes = codes[codes["theme_merged_id"].notna()]
+    if codes.empty:
+        return Reliability(None, None, 0, 0, 0, NEEDS_TWO_CODERS)
+    matrix = reliability_matrix(codes).to_numpy()
+    coded_per_unit = (~np.isnan(matrix)).sum(axis=0)
+    pairable = matrix[:, coded_per_unit >= 2]
+    result = Reliability(None, percent_agreement(matrix), matrix.shape[0], matrix.shape[1],
+                         pairable.shape[1])
+    if pairable.shape[1] == 0:
+        result.message = NEEDS_TWO_CODERS
+    elif np.unique(pairable[~np.isnan(pairable)]).size < 2:
+        result.message = ONE_VALUE_ONLY
+    else:
+        value = float(krippendorff.alpha(reliability_data=pairable,
+                                         level_of_measurement="nominal"))
+        if np.isfinite(value):
+            result.alpha = value
+        else:
+            result.message = "undefined: no expected disagreement"
+    return result
+
+
+def reliability_table(codes: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """One row per group (e.g. solution × pass) with α, agreement, counts and a message."""
+    columns = [*by, "alpha", "percent_agreement", "n_coders", "n_units", "n_pairable_units",
+               "message"]
+    if codes.empty:
+        return pd.DataFrame(columns=columns)
+    rows = [dict(zip(by, keys if isinstance(keys, tuple) else (keys,)),
+                 **reliability(group).as_dict())
+            for keys, group in codes.groupby(by, sort=False, dropna=False)]
+    return in_pass_order(pd.DataFrame(rows, columns=columns), [c for c in by if c != "pass"])

@@ -1,0 +1,171 @@
+"""A coder codes a whole cluster through the three passes in real headless Chromium, keyboard
+only; reloads mid-pass and finds every label (also one still queued in the browser while the
+server was unreachable); cannot reach a cluster not assigned. A screenshot is saved under a
+temporary artefacts folder (path printed)."""
+import os
+import shutil
+
+import pytest
+from django.db import connections
+
+from annotation.models import Assignment, ClusterCode, PostCode
+
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = [pytest.mark.django_db(transaction=True),
+              pytest.mark.skipif(not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM),
+                                 reason="Debian's chromium is not installed")]
+
+
+@pytest.fixture(autouse=True)
+def close_connections_after_each_request():
+    """The live server answers in threads; settings keep connections 60 s (CONN_MAX_AGE), which
+    would leave idle sessions that block dropping the test database. Close them per request."""
+    from django.db import connections
+
+    settings_dict = connections.settings["default"]
+    old = settings_dict.get("CONN_MAX_AGE", 0)
+    settings_dict["CONN_MAX_AGE"] = 0
+    yield
+    settings_dict["CONN_MAX_AGE"] = old
+
+
+@pytest.fixture
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                    args=["--no-sandbox", "--disable-gpu",
+                                          "--disable-background-networking"])
+        yield browser
+        browser.close()
+
+
+def theme_of(page, index):
+    return page.locator(f'#items .item[data-index="{index}"] [data-role="theme"]').inner_text()
+
+
+def wait_saved(page):
+    page.wait_for_function(
+        "document.getElementById('save-status').dataset.pending === '0'", timeout=15000)
+
+
+def ready(page, pass_name):
+    page.wait_for_url(f"**/{pass_name}/", timeout=15000)
+    page.wait_for_selector("html[data-coding-ready='1']", timeout=15000)
+
+
+def type_theme(page, name):
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#theme-input:focus")
+    page.keyboard.type(name)
+    page.keyboard.press("Enter")
+
+
+def test_keyboard_coding_three_passes(validation_round, users, coder2, live_server, browser,
+                                      client, tmp_path_factory):
+    try:
+        _code_a_cluster(validation_round, users, coder2, live_server, browser, client,
+                        tmp_path_factory)
+    finally:
+        # ORM calls made while Playwright's loop runs get their own connection (asgiref's
+        # context-local storage): close it, or it would block dropping the test database.
+        connections.close_all()
+
+
+def _code_a_cluster(validation_round, users, coder2, live_server, browser, client,
+                    tmp_path_factory):
+    coder = users["coder"]
+    mine = set(Assignment.objects.filter(coder=coder).values_list("cluster_sample_id", flat=True))
+    theirs = Assignment.objects.filter(coder=coder2).exclude(cluster_sample_id__in=mine).first()
+    sample = validation_round.samples.filter(pk__in=mine, is_calibration=False).first()
+    n = sample.posts.count()
+    assert n >= 3
+
+    client.force_login(coder)
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
+                          "url": live_server.url}])
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    artefacts = tmp_path_factory.mktemp("artefacts")
+
+    # not assigned: 404, in the browser too
+    response = page.goto(f"{live_server.url}/code/c/{theirs.cluster_sample.public_id}/")
+    assert response.status == 404
+
+    page.goto(f"{live_server.url}/code/c/{sample.public_id}/")
+    ready(page, "text")
+    assert page.locator("#items img").count() == 0           # images hidden in the text pass
+    assert page.locator("#items .post-text").count() == n
+    assert "kmeans" not in page.content().lower()
+    # text pass: common theme, then posts by "common", recent digits and typing
+    type_theme(page, "Protest at office")
+    assert theme_of(page, 0) == "Protest at office"
+    page.keyboard.press(" ")                                  # post 1 = common
+    type_theme(page, "Flood rescue")                          # post 2 = new theme
+    page.keyboard.press("2")                                  # post 3 = 2nd recent = Protest…
+    for _ in range(n - 3):
+        page.keyboard.press("c")
+    wait_saved(page)
+    assert [theme_of(page, i) for i in range(1, 4)] == [
+        "Protest at office", "Flood rescue", "Protest at office"]
+    page.keyboard.press("n")
+
+    # image pass: texts hidden; reload mid-pass finds every label
+    ready(page, "image")
+    assert page.locator("#items .post-text").count() == 0
+    assert page.locator("#items img").count() >= 1
+    type_theme(page, "Crowd in street")
+    page.keyboard.press(" ")
+    type_theme(page, "Police line")
+    wait_saved(page)
+    page.reload()
+    ready(page, "image")
+    assert [theme_of(page, i) for i in range(0, 3)] == ["Crowd in street", "Crowd in street",
+                                                         "Police line"]
+    assert page.evaluate("document.querySelector('.item.selected').dataset.index") == "3"
+    # the server is unreachable for a while: the label waits in the browser, survives a reload
+    page.route("**/api/annotation/posts/**", lambda route: route.abort())
+    page.keyboard.press("1")                                  # post 3 = Police line (recent 1)
+    page.wait_for_function("document.getElementById('save-status').textContent.includes('Offline')")
+    assert PostCode.objects.filter(coder=coder, pass_name="image").count() == 2
+    page.unroute("**/api/annotation/posts/**")
+    page.reload()
+    ready(page, "image")
+    assert theme_of(page, 3) == "Police line"
+    wait_saved(page)
+    assert PostCode.objects.filter(coder=coder, pass_name="image").count() == 3
+    page.keyboard.press("z")                                  # zoom the selected image
+    page.wait_for_selector("#zoom:not([hidden])")
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#zoom", state="hidden")
+    for _ in range(n - 3):
+        page.keyboard.press(" ")
+    wait_saved(page)
+    page.keyboard.press("n")
+
+    # joint pass: texts and images together
+    ready(page, "joint")
+    assert page.locator("#items .post-text").count() == n
+    type_theme(page, "Protest")
+    for _ in range(n):
+        page.keyboard.press(" ")
+    wait_saved(page)
+    shot = artefacts / "coding-joint-pass.png"
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(shot))
+    print(f"screenshot: {shot}")
+    page.keyboard.press("n")
+    page.wait_for_url(lambda url: "/joint/" not in url, timeout=15000)
+    assert not errors, errors
+
+    codes = PostCode.objects.filter(coder=coder, cluster_sample=sample)
+    assert codes.count() == 3 * n
+    assert ClusterCode.objects.filter(coder=coder, cluster_sample=sample).count() == 3
+    assert set(codes.filter(pass_name="joint").values_list("theme__name", flat=True)) == {"Protest"}
+    assert codes.filter(pass_name="text", theme__name="Flood rescue").count() == 1
+    assert all(c.version == 1 for c in codes)
+    context.close()

@@ -1,0 +1,38 @@
+"""The export job through a real Celery worker (Redis broker, PostgreSQL): the request only
+creates the job; the worker builds the zip after the commit."""
+import time
+import zipfile
+
+import pytest
+
+from annotation.services.coding import get_or_create_theme, save_post_code
+from scoring.models import ExportJob
+from scoring.services.exports import start_export
+from tests.platform.test_integration import celery_worker  # noqa: F401  (fixture)
+
+JOB_TIMEOUT_S = 90
+
+
+def test_export_job_runs_in_a_real_worker(celery_worker, scored_run, validation_round, users,  # noqa: F811
+                                          coder2):
+    worker, log_path = celery_worker
+    project = validation_round.project
+    sample = validation_round.samples.filter(is_calibration=True).first()
+    theme = get_or_create_theme(project, "text", "road blockade", users["coder"])
+    for coder in (users["coder"], coder2):
+        for post in sample.posts.all():
+            save_post_code(post, coder, "text", theme, 0)
+
+    job = start_export(project, users["pi"])      # autocommit: dispatched at once
+    deadline = time.monotonic() + JOB_TIMEOUT_S
+    while time.monotonic() < deadline:
+        job.refresh_from_db()
+        if job.status in (ExportJob.Status.SUCCEEDED, ExportJob.Status.FAILED):
+            break
+        if worker.poll() is not None:
+            pytest.fail(f"the worker exited:\n{log_path.read_text()[-4000:]}")
+        time.sleep(0.5)
+    assert job.status == ExportJob.Status.SUCCEEDED, job.error or log_path.read_text()[-4000:]
+    with zipfile.ZipFile(job.file_path) as archive:
+        names = set(archive.namelist())
+    assert {"manifest.json", "data/coded_posts.parquet", "tables/comparison.tex"} <= names
