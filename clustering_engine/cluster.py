@@ -66,6 +66,10 @@ def cluster(X: np.ndarray, config: ClusterConfig, k: int | None = None) -> Clust
         check_k(k, len(X))
         labels = _kmeans(X, k, config)
         params["k"] = k
+        found = len(np.unique(labels))
+        if found < k:  # identical points (e.g. every text the same): fewer distinct clusters
+            note = (f"K-means found only {found} distinct cluster(s) for K={k}: "
+                    "the points are (nearly) identical")
     else:
         mcs = config.min_cluster_size or max(5, len(X) // 200)
         params["min_cluster_size"] = mcs

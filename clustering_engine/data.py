@@ -61,6 +61,10 @@ EXTENSION_FORMATS = {
 }
 FORMATS = ("csv", "tsv", "jsonl", "parquet")
 IMAGE_SEPARATOR = ";"
+# Longest text kept per cell (characters): a post is far shorter; a longer cell is a broken
+# export (e.g. an unbalanced quote swallowing the rest of the file) and is rejected with reason
+# "cell_too_large" instead of being embedded. Equal to the csv module's default field limit.
+MAX_CELL_CHARS = 131_072
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 
 
@@ -202,6 +206,7 @@ def _read_delimited(path: str, default_delimiter: str) -> RawRecords:
     text, encoding, may_have_undecodable = _decode_file(path)
     first_line = next((ln for ln in re.split(r"\r\n|\r|\n", text, maxsplit=50) if ln.strip()), "")
     delimiter = _pick_delimiter(first_line, default_delimiter)
+    csv.field_size_limit(MAX_CELL_CHARS)
     reader = csv.reader(_lines(text), delimiter=delimiter)
     out = RawRecords([], [], encoding=encoding, may_have_undecodable=may_have_undecodable)
     header: list[str] | None = None
@@ -213,8 +218,14 @@ def _read_delimited(path: str, default_delimiter: str) -> RawRecords:
             break
         except csv.Error as exc:  # e.g. a field over csv.field_size_limit (unbalanced quote)
             row_no += 1
-            out.rejected.append(RejectedRow(row_no, None, "*", "malformed_row",
-                                            f"line {reader.line_num}: {exc}"))
+            if "field larger than field limit" in str(exc):
+                out.rejected.append(RejectedRow(
+                    row_no, None, "*", "cell_too_large",
+                    f"line {reader.line_num}: a cell is longer than {MAX_CELL_CHARS:,} "
+                    "characters (an unbalanced quote?); the row is skipped"))
+            else:
+                out.rejected.append(RejectedRow(row_no, None, "*", "malformed_row",
+                                                f"line {reader.line_num}: {exc}"))
             continue
         if not values or (len(values) == 1 and not values[0].strip()):
             continue  # blank line: not a data row
@@ -588,6 +599,10 @@ def _load_pairs(
         text, problem = _as_text(values[i_text])
         if problem:
             reject("text", "invalid_value", problem, post_key)
+            continue
+        if len(text) > MAX_CELL_CHARS:  # JSONL / Parquet: no reader-level limit
+            reject("text", "cell_too_large", f"text of {len(text):,} characters; the limit "
+                   f"is {MAX_CELL_CHARS:,} per cell", post_key)
             continue
         if not text.strip():
             reject("text", "empty_text", "empty or whitespace-only text", post_key)

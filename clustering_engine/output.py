@@ -10,6 +10,18 @@ import pandas as pd
 from .grid import GridResult
 
 
+def finite(value):
+    """``value`` with every NaN / ±Infinity float replaced by None (JSON has no NaN; a
+    degenerate data set, e.g. every text identical, can make a ratio 0/0)."""
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if np.isfinite(value) else None
+    return value
+
+
 def write_outputs(out: Path, manifest: dict, pairs: pd.DataFrame, embeddings, result: GridResult,
                   descriptions: dict, validation_report, embed_failures: pd.DataFrame,
                   figure_formats=("png", "svg", "pdf")) -> None:
@@ -34,7 +46,7 @@ def write_outputs(out: Path, manifest: dict, pairs: pd.DataFrame, embeddings, re
         columns[s.id] = s.labels.astype(np.int32)
     pd.DataFrame(columns).to_parquet(out / "labels.parquet", index=False)
 
-    (out / "clusters.json").write_text(json.dumps(descriptions, ensure_ascii=False),
+    (out / "clusters.json").write_text(json.dumps(finite(descriptions), ensure_ascii=False, allow_nan=False),
                                        encoding="utf-8")
     validation_report.to_csv(out / "validation_report.csv")
     validation_report.to_json(out / "validation_report.json")

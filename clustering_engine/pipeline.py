@@ -21,6 +21,7 @@ from .data import load_pairs
 from .embed import embed_images, embed_texts
 from .embedders import get_embedder
 from .errors import ConfigError, DataError
+from .output import finite
 from .grid import COMMON_SPACE, COMMON_SPACE_LABEL, GridConfig, GridResult, run_grid
 from .joint_space import LABEL as RCCA_LABEL
 from .joint_space import RegularizedCCA
@@ -114,7 +115,9 @@ def run(data_path: str, images_root: str | None, out_dir: str,
                   embed_failures, figure_formats=config.figure_formats)
     timings["total"] = time.perf_counter() - started
     manifest["timings"] = {k: round(v, 3) for k, v in timings.items()}
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False),
+    manifest = finite(manifest)  # no NaN / Infinity in the JSON (strict parsers reject them)
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False,
+                                                  allow_nan=False),
                                        encoding="utf-8")
     report("done", 1.0)
     return manifest

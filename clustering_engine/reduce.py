@@ -97,8 +97,11 @@ def _pca(X: np.ndarray, config: ReductionConfig):
     else:
         pca.fit(X[rows])
         out = pca.transform(X)
+    # Identical rows (e.g. every text the same) have zero total variance: the ratio is 0/0.
+    explained = float(np.nansum(pca.explained_variance_ratio_)) if np.isfinite(
+        pca.explained_variance_ratio_).all() else None
     return out, {"method": "pca", "n_components": k,
-                 "explained_variance": float(pca.explained_variance_ratio_.sum()),
+                 "explained_variance": explained,
                  "fit_rows": len(X) if rows is None else len(rows)}
 
 

@@ -10,6 +10,8 @@ row level (``field`` names the column):
     missing_id          empty ``id``
     duplicate_id        ``id`` seen on an earlier row (the first row is kept)
     empty_text          empty or whitespace-only ``text``
+    cell_too_large      a cell over ``data.MAX_CELL_CHARS`` characters (131,072; e.g. an
+                        unbalanced quote swallowing the rest of a CSV); the row is skipped
     missing_image       empty ``image``
 pair level (``field`` is ``image``; ``id`` is the pair id):
     duplicate_image_in_post   the same image listed twice in one post

@@ -102,9 +102,18 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
+    # Infrastructure faults (database gone) answer 503 + Retry-After, not a bare 500.
+    "EXCEPTION_HANDLER": "diptych.security.api_exception_handler",
+    # Only views that name a throttle class are throttled (the token endpoint: "login").
+    "DEFAULT_THROTTLE_RATES": {"login": os.environ.get("DIPTYCH_TOKEN_RATE", "10/min")},
 }
+# Failed logins: LOGIN_MAX_FAILURES per (username, IP) lock that pair for LOGIN_LOCK_SECONDS.
+LOGIN_MAX_FAILURES = int(os.environ.get("DIPTYCH_LOGIN_MAX_FAILURES", 5))
+LOGIN_LOCK_SECONDS = int(os.environ.get("DIPTYCH_LOGIN_LOCK_SECONDS", 15 * 60))
 SPECTACULAR_SETTINGS = {
     "TITLE": "Diptych API", "VERSION": "0.1.0",
+    # The schema and docs list every endpoint: logged-in users (session or token) only.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "ENUM_NAME_OVERRIDES": {"DatasetStatusEnum": "projects.models.dataset.Dataset.Status",
                             "RunStatusEnum": "projects.models.run.RunStatus"},
 }
@@ -114,10 +123,24 @@ REDIS_URL = os.environ.get("REDIS_URL")
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
 CELERY_TASK_ALWAYS_EAGER = REDIS_URL is None
+# The login-failure counters and API throttles live in the cache: shared Redis in production
+# (every web process sees the same counts), process memory in the embedded default.
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": REDIS_URL, "KEY_PREFIX": "diptych"}}
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("DIPTYCH_CELERY_QUEUE", "diptych")
+# A worker killed mid-task (machine lost, OOM): its pool child's task is requeued at once
+# (reject_on_worker_lost); a whole worker's unacknowledged task comes back after the broker's
+# visibility timeout, which must exceed the longest task (an engine run). See docs/deploy.md.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("DIPTYCH_BROKER_VISIBILITY_TIMEOUT", 6 * 3600)),
+    "unacked_restore_interval": int(os.environ.get("DIPTYCH_BROKER_RESTORE_INTERVAL", 10)),
+    "unacked_restore_throttle": 1,
+}
 
 # Engine runs and data sets (the projects app).
 # Without a broker, runs execute in a background thread of the web process so a request never
@@ -138,6 +161,15 @@ DIPTYCH_MAX_COMPRESSION_RATIO = int(os.environ.get("DIPTYCH_MAX_COMPRESSION_RATI
 # How the import checks images: "full" decodes every image (catches truncated files).
 DIPTYCH_IMPORT_CHECK_IMAGES = os.environ.get("DIPTYCH_IMPORT_CHECK_IMAGES", "full")
 DIPTYCH_ENGINE_WORKERS = int(os.environ.get("DIPTYCH_ENGINE_WORKERS", 2))
+# Sharded embedding (docs/deploy.md): a run over more pairs than one shard embeds through
+# Celery tasks of DIPTYCH_EMBEDDING_SHARD_SIZE pairs each (0 = never shard), sent to
+# DIPTYCH_EMBEDDING_QUEUE (GPU workers listen there; default: the normal queue). A worker picks
+# its device with DIPTYCH_EMBEDDING_DEVICE ("auto", "cpu", "cuda", "cuda:1").
+DIPTYCH_EMBEDDING_SHARD_SIZE = int(os.environ.get("DIPTYCH_EMBEDDING_SHARD_SIZE", 2000))
+DIPTYCH_EMBEDDING_QUEUE = os.environ.get("DIPTYCH_EMBEDDING_QUEUE", CELERY_TASK_DEFAULT_QUEUE)
+DIPTYCH_EMBEDDING_DEVICE = os.environ.get("DIPTYCH_EMBEDDING_DEVICE", "auto")
+# A shard whose worker stopped refreshing it for this long may be taken by another delivery.
+DIPTYCH_EMBEDDING_LEASE_S = int(os.environ.get("DIPTYCH_EMBEDDING_LEASE_S", 300))
 
 if not DEBUG:
     SESSION_COOKIE_SECURE = True

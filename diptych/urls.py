@@ -1,12 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
+from .security import ThrottledLoginView, obtain_auth_token
 
 from projects.urls import api_urlpatterns
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Before django.contrib.auth.urls: the same URL name, with failed-login throttling.
+    path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -106,12 +106,12 @@ class EngineRunViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(request=None, responses=s.EngineRunSerializer)
     @action(detail=True, methods=["post"])
-    def cancel(self, request, pk=None):
+    def cancel(self, request, pk=None, **kwargs):  # kwargs: the router's format suffix
         return self._change_state(request, lambda run: request_cancel(run) or run)
 
     @extend_schema(request=None, responses=s.EngineRunSerializer)
     @action(detail=True, methods=["post"])
-    def resume(self, request, pk=None):
+    def resume(self, request, pk=None, **kwargs):
         return self._change_state(request, resume_run)
 
 

@@ -1,5 +1,6 @@
 """JSON API of the scoring app (mounted at /api/scoring/). PI and viewers read; the PI writes
 choices and exports; coders get 404 (services.access)."""
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view
@@ -21,14 +22,16 @@ def _filters(request) -> dict:
 
 @extend_schema(summary="Comparison table: machine metrics and human scores per solution",
                parameters=[OpenApiParameter("method", str), OpenApiParameter("algorithm", str),
-                           OpenApiParameter("sort", str)])
+                           OpenApiParameter("sort", str)],
+               responses=OpenApiTypes.OBJECT)
 @api_view(["GET"])
 def comparison_table(request, pk):
     project = access.readable_project_or_404(request.user, pk)
     return Response(comparison(project, **_filters(request)))
 
 
-@extend_schema(summary="Per-cluster scores: cluster × pass × coder, and coder means")
+@extend_schema(summary="Per-cluster scores: cluster × pass × coder, and coder means",
+               responses=OpenApiTypes.OBJECT)
 @api_view(["GET"])
 def cluster_scores(request, pk):
     project = access.readable_project_or_404(request.user, pk)
@@ -42,7 +45,7 @@ def cluster_scores(request, pk):
 
 
 @extend_schema(summary="Mark or unmark a solution as chosen (PI)",
-               request=s.ChoiceWriteSerializer)
+               request=s.ChoiceWriteSerializer, responses=OpenApiTypes.OBJECT)
 @api_view(["PUT"])
 def solution_choice(request, pk, solution_pk):
     project = access.managed_project_or_404(request.user, pk)
@@ -58,7 +61,7 @@ def solution_choice(request, pk, solution_pk):
 
 
 @extend_schema(summary="Export jobs of a project (PI); POST starts one",
-               responses=s.ExportJobSerializer(many=True))
+               request=None, responses=s.ExportJobSerializer(many=True))
 @api_view(["GET", "POST"])
 def exports(request, pk):
     project = access.managed_project_or_404(request.user, pk)

@@ -6,7 +6,8 @@ Per-pair labels are deliberately not models: they stay in each run's ``labels.pa
 from .project import Membership, Project, Role
 from .dataset import Dataset
 from .run import EngineRun, RunStatus
+from .shard import EmbeddingShard
 from .solution import ClusterSummary, Solution
 
 __all__ = ["Project", "Membership", "Role", "Dataset", "EngineRun", "RunStatus", "Solution",
-           "ClusterSummary"]
+           "ClusterSummary", "EmbeddingShard"]

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 from django.db import transaction
 
 from ..models import ClusterSummary, EngineRun, Solution
+from .search_index import build_index_quietly
 
 SOLUTION_LISTS = (("solutions", Solution.Kind.COMBINED),
                   ("modality_solutions", Solution.Kind.MODALITY))
@@ -72,4 +73,5 @@ def store_run_outputs(run: EngineRun, manifest: dict | None = None) -> list[Solu
     ClusterSummary.objects.bulk_create(summaries, batch_size=1000)
     run.manifest = {k: v for k, v in manifest.items() if k not in ("solutions", "modality_solutions")}
     run.save(update_fields=["manifest"])
+    build_index_quietly(run)  # gallery text search (services/search_index.py)
     return solutions

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..models import EngineRun, Solution
@@ -91,15 +90,17 @@ def cross_tabulation(a: Solution, b: Solution, max_clusters: int = 40) -> dict:
 def clusters_matching_text(solution: Solution, query: str) -> dict[int, int]:
     """{cluster label: number of its pairs whose text contains ``query``} (case-insensitive).
 
-    Searches every pair, not only representatives: reads the text column of pairs.parquet and
-    this solution's column of labels.parquet (same row order), nothing else. Noise is left out.
+    Searches every pair, not only representatives, through the run's search index
+    (services/search_index.py: built once per run, never a scan of pairs.parquet per request),
+    then reads this solution's column of labels.parquet (same row order). Noise is left out.
     """
-    out = Path(solution.run.output_dir)
-    texts = pq.read_table(out / "pairs.parquet", columns=["text"])["text"]
-    hits = pc.match_substring(texts, query, ignore_case=True).to_numpy(zero_copy_only=False)
-    if not hits.any():
+    from .search_index import matching_rows
+
+    rows = matching_rows(solution.run, query)
+    if not rows.size:
         return {}
+    out = Path(solution.run.output_dir)
     labels = pq.read_table(out / "labels.parquet", columns=[solution.solution_id])
-    labels = labels[solution.solution_id].to_numpy()[hits.astype(bool)]
+    labels = labels[solution.solution_id].to_numpy()[rows]
     values, counts = np.unique(labels[labels >= 0], return_counts=True)
     return {int(v): int(c) for v, c in zip(values, counts)}

@@ -66,6 +66,12 @@ def _dispatch(run_id: int) -> None:
         threading.Thread(target=_run_in_thread, args=(run_id,), name=f"engine-run-{run_id}",
                          daemon=True).start()
         return
+    from . import sharded_embedding
+
+    run = EngineRun.objects.select_related("dataset").filter(pk=run_id).first()
+    if run is not None and sharded_embedding.should_shard(run):
+        sharded_embedding.dispatch(run_id)  # shards through Celery, then run_engine (a chord)
+        return
     result = run_engine.delay(run_id)
     EngineRun.objects.filter(pk=run_id).update(celery_task_id=result.id or "")
 
@@ -151,7 +157,10 @@ def execute_run(run_id: int, task_id: str | None = None) -> str:
     if not claimed.update(status=RunStatus.RUNNING, started_at=timezone.now(), stage="starting",
                           progress=0.0):
         run = EngineRun.objects.filter(pk=run_id).first()
-        if run and run.status == RunStatus.QUEUED and run.cancel_requested:
+        # A queued run, or one whose sharded embedding handed over to this task, cancelled.
+        ours = run and (run.status == RunStatus.QUEUED or (
+            run.status == RunStatus.RUNNING and task_id and run.celery_task_id == task_id))
+        if ours and run.cancel_requested:
             EngineRun.objects.filter(pk=run_id).update(status=RunStatus.CANCELLED,
                                                        finished_at=timezone.now())
             return RunStatus.CANCELLED

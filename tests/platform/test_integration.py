@@ -69,10 +69,15 @@ def celery_worker(transactional_db, settings, embedding_cache, tmp_path):
 def _reset_celery_connections(app):
     """Drop the producer pool and the queue/router caches that Celery built from the eager,
     broker-less configuration earlier in the session, so the new broker and queue apply."""
+    from kombu import pools
+
     if app._pool is not None:
         app._pool.force_close_all()
         app._pool = None
     app.amqp._producer_pool = None
+    # kombu keeps process-wide producer/connection pools keyed by broker URL; a later fixture
+    # on the same URL would otherwise get the pool this teardown closed.
+    pools.reset()
     for cached in ("queues", "default_queue", "router", "default_exchange"):
         app.amqp.__dict__.pop(cached, None)
 

@@ -5,6 +5,7 @@ looks for a job that is not committed yet); ``run_export`` is the task's body.
 """
 from __future__ import annotations
 
+import errno
 import shutil
 import tempfile
 import traceback
@@ -58,8 +59,13 @@ def run_export(job_id: int) -> ExportJob:
         _update(job, status=ExportJob.Status.SUCCEEDED, stage="done", file_path=str(target),
                 finished_at=timezone.now())
     except Exception as exc:  # the job row must say what failed; the worker goes on
+        reason = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            reason = ("The disk is full: the export could not be written and nothing was "
+                      f"published. Free space under {export_folder(job.project_id)} (or the "
+                      f"temporary folder) and start the export again. ({reason})")
         _update(job, status=ExportJob.Status.FAILED, stage="failed",
-                error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}",
+                error=f"{reason}\n{traceback.format_exc(limit=5)}",
                 finished_at=timezone.now())
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -86,9 +86,13 @@ def write_bundle(bundle: ExportBundle, folder: Path, engine_figures=()) -> list[
 def zip_folder(folder: Path, target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".zip.part")
-    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                archive.write(path, path.relative_to(folder).as_posix())
+    try:
+        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(folder.rglob("*")):
+                if path.is_file():
+                    archive.write(path, path.relative_to(folder).as_posix())
+    except BaseException:  # e.g. the disk is full: leave no half-written file behind
+        partial.unlink(missing_ok=True)
+        raise
     partial.replace(target)   # a half-written zip is never offered for download
     return target

@@ -1,0 +1,112 @@
+"""Per-run text search index for the gallery: SQLite FTS5 with the trigram tokenizer.
+
+Design note
+-----------
+Gallery search finds the clusters whose pairs' texts contain a query (case-insensitive
+substring, as before). Reading the ``text`` column of pairs.parquet on every request costs
+~0.2-0.5 s and ~100 MB at 336,921 pairs; instead the texts are indexed once per run:
+
+* ``MEDIA_ROOT/search/run-<id>-<fingerprint>.sqlite3``: one FTS5 table ``texts(text)`` with
+  ``tokenize='trigram'`` and ``detail='none'`` (half the size; LIKE still uses the index and
+  SQLite checks each candidate against the stored text); ``rowid`` = the pair's row in
+  pairs.parquet / labels.parquet; texts lower-cased in Python (so folding is the same for the
+  index and the query). The fingerprint
+  hashes the output folder and pairs.parquet's size and mtime, so a re-stored run gets a fresh
+  index and never reads a stale one.
+* Built when a run's outputs are stored (``store_run_outputs``), or on the first search of a run
+  stored before; written to a temporary file and renamed into place, so concurrent builders
+  and readers never see half an index.
+* A query of three or more characters is answered from the trigram index (``GLOB '*q*'``;
+  not ``LIKE … ESCAPE``, which FTS5 cannot index); shorter queries, and queries holding
+  ``*?[``, scan the index's own copy of the texts with ``instr`` (still no parquet).
+  The matching rows' labels come from the solution's column of labels.parquet (one int32 column).
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import sqlite3
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+from django.conf import settings
+
+log = logging.getLogger(__name__)
+BATCH_ROWS = 50_000
+
+
+def _fingerprint(output_dir: Path) -> str:
+    stat = (output_dir / "pairs.parquet").stat()
+    text = f"{output_dir.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def index_path(run) -> Path:
+    return (Path(settings.MEDIA_ROOT) / "search"
+            / f"run-{run.pk}-{_fingerprint(Path(run.output_dir))}.sqlite3")
+
+
+def build_index(run) -> Path:
+    """(Re)build the run's index from pairs.parquet's text column; returns its path."""
+    out = Path(run.output_dir)
+    final = index_path(run)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(f".{final.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        db = sqlite3.connect(tmp)
+        try:
+            db.execute("PRAGMA journal_mode=OFF")
+            db.execute("PRAGMA synchronous=OFF")
+            db.execute("CREATE VIRTUAL TABLE texts USING fts5(text, tokenize='trigram', detail='none')")
+            row = 0
+            for batch in pq.ParquetFile(out / "pairs.parquet").iter_batches(
+                    batch_size=BATCH_ROWS, columns=["text"]):
+                texts = batch.column(0).to_pylist()
+                db.executemany("INSERT INTO texts(rowid, text) VALUES (?, ?)",
+                               ((row + i, (t or "").lower()) for i, t in enumerate(texts)))
+                row += len(texts)
+            db.execute("INSERT INTO texts(texts) VALUES ('optimize')")
+            db.commit()
+        finally:
+            db.close()
+        os.replace(tmp, final)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    for old in final.parent.glob(f"run-{run.pk}-*.sqlite3"):
+        if old != final:
+            old.unlink(missing_ok=True)
+    return final
+
+
+def build_index_quietly(run) -> None:
+    """Build at store time; a failure only means the first search builds it."""
+    try:
+        if (Path(run.output_dir) / "pairs.parquet").exists():
+            build_index(run)
+    except Exception:  # noqa: BLE001 - search still works, built on first use
+        log.exception("search index for run %s not built", run.pk)
+
+
+def matching_rows(run, query: str) -> np.ndarray:
+    """Rows (in pairs.parquet order) whose text contains ``query``, case-insensitively."""
+    path = index_path(run)
+    if not path.exists():
+        path = build_index(run)
+    # GLOB, not LIKE ... ESCAPE: FTS5 cannot use the index for a LIKE with an ESCAPE clause.
+    # Texts and query are lower-cased, so GLOB's case-sensitivity is what we want. A query
+    # shorter than a trigram, or holding GLOB's special characters, is checked with instr()
+    # over every text of the index instead (FTS5's GLOB misses such patterns).
+    needle = query.lower()
+    if len(needle) >= 3 and not any(c in needle for c in "*?["):
+        sql, arg = "SELECT rowid FROM texts WHERE text GLOB ?", f"*{needle}*"
+    else:
+        sql, arg = "SELECT rowid FROM texts WHERE instr(text, ?) > 0", needle
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return np.fromiter((r[0] for r in db.execute(sql, (arg,))), dtype=np.int64)
+    finally:
+        db.close()

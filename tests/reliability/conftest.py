@@ -1,0 +1,58 @@
+"""Reliability catalogue setup (issue 8): own PostgreSQL database name; fixtures of the
+platform, annotation and scoring tests imported, not edited.
+
+``degenerate_run`` runs the real engine once per session on 30 MediaEval pairs whose texts are
+all one string holding HTML, a <script>, emoji and right-to-left text: it serves the "every
+text identical", "HDBSCAN all noise", "no NaN in any table" and "HTML rendered inert" cases.
+"""
+import os
+import socket
+
+
+def _postgres_up() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+# Before tests.platform.conftest is imported (it configures Django).
+if _postgres_up():
+    os.environ.setdefault("DATABASE_URL",
+                          "postgres://postgres@127.0.0.1:5432/diptych_reliability")
+
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from tests.annotation.conftest import (coder2, finished_run, pairs_frame,  # noqa: E402,F401
+                                       run_output, solutions, validation_round)
+from tests.platform.conftest import (DATA, POSTGRES_UP, client_for, small_dataset_dir,  # noqa: E402,F401,E501
+                                     embedding_cache, platform_settings, project, users)
+from tests.scoring.conftest import scored_run  # noqa: E402,F401
+
+HOSTILE_TEXT = ("<script>alert('xss')</script><img src=x onerror=alert(1)> <b>bold</b> "
+                "مرحبا بالعالم 😀🇨🇳 שלום")
+N_DEGENERATE = 30
+
+
+@pytest.fixture(scope="session")
+def degenerate_run(tmp_path_factory, embedding_cache):
+    """(output folder, pairs.csv path) of one real engine run where every text is identical."""
+    if not (DATA / "pairs.csv").exists():
+        pytest.skip(f"the MediaEval data is not at {DATA}")
+    from clustering_engine.grid import GridConfig
+    from clustering_engine.pipeline import EngineConfig, run
+    from clustering_engine.reduce import ReductionConfig
+
+    folder = tmp_path_factory.mktemp("degenerate")
+    pairs = pd.read_csv(DATA / "pairs.csv", dtype=str).head(N_DEGENERATE)
+    pairs["text"] = HOSTILE_TEXT
+    pairs.to_csv(folder / "pairs.csv", index=False)
+    config = EngineConfig(
+        grid=GridConfig(ks=(2, 3), algorithms=("kmeans", "hdbscan"), ami_permutations=5,
+                        reduction=ReductionConfig(method="pca", n_components=5)),
+        cache_dir=str(embedding_cache), figure_formats=("svg",), workers=1)
+    out = folder / "out"
+    run(str(folder / "pairs.csv"), str(DATA), str(out), config=config, echo=lambda m: None)
+    return out, folder / "pairs.csv"
