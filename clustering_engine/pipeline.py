@@ -111,8 +111,10 @@ def run(data_path: str, images_root: str | None, out_dir: str,
 
     manifest = build_manifest(data_path, images_root, config, table, pairs, embeddings,
                               result, timings)
+    t0 = time.perf_counter()
     write_outputs(out, manifest, pairs, embeddings, result, descriptions, table.report,
                   embed_failures, figure_formats=config.figure_formats)
+    timings["write_outputs_and_report"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - started
     manifest["timings"] = {k: round(v, 3) for k, v in timings.items()}
     manifest = finite(manifest)  # no NaN / Infinity in the JSON (strict parsers reject them)

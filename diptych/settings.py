@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served locally: no CDN on offline machines
     "projects",
     "annotation",
     "scoring",
@@ -112,6 +113,7 @@ LOGIN_MAX_FAILURES = int(os.environ.get("DIPTYCH_LOGIN_MAX_FAILURES", 5))
 LOGIN_LOCK_SECONDS = int(os.environ.get("DIPTYCH_LOGIN_LOCK_SECONDS", 15 * 60))
 SPECTACULAR_SETTINGS = {
     "TITLE": "Diptych API", "VERSION": "0.1.0",
+    "SWAGGER_UI_DIST": "SIDECAR", "SWAGGER_UI_FAVICON_HREF": "SIDECAR", "REDOC_DIST": "SIDECAR",
     # The schema and docs list every endpoint: logged-in users (session or token) only.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "ENUM_NAME_OVERRIDES": {"DatasetStatusEnum": "projects.models.dataset.Dataset.Status",

@@ -4,22 +4,25 @@ Design note
 -----------
 Gallery search finds the clusters whose pairs' texts contain a query (case-insensitive
 substring, as before). Reading the ``text`` column of pairs.parquet on every request costs
-~0.2-0.5 s and ~100 MB at 336,921 pairs; instead the texts are indexed once per run:
+~0.1-0.5 s and ~120 MB at 336,921 pairs; instead the texts are indexed once per run, in
+``MEDIA_ROOT/search/run-<id>-<fingerprint>.sqlite3``. ``rowid`` is the pair's row in
+pairs.parquet / labels.parquet; texts are lower-cased in Python (one folding for the index and
+the query). Two tables:
 
-* ``MEDIA_ROOT/search/run-<id>-<fingerprint>.sqlite3``: one FTS5 table ``texts(text)`` with
-  ``tokenize='trigram'`` and ``detail='none'`` (half the size; LIKE still uses the index and
-  SQLite checks each candidate against the stored text); ``rowid`` = the pair's row in
-  pairs.parquet / labels.parquet; texts lower-cased in Python (so folding is the same for the
-  index and the query). The fingerprint
-  hashes the output folder and pairs.parquet's size and mtime, so a re-stored run gets a fresh
-  index and never reads a stale one.
-* Built when a run's outputs are stored (``store_run_outputs``), or on the first search of a run
-  stored before; written to a temporary file and renamed into place, so concurrent builders
-  and readers never see half an index.
-* A query of three or more characters is answered from the trigram index (``GLOB '*q*'``;
-  not ``LIKE … ESCAPE``, which FTS5 cannot index); shorter queries, and queries holding
-  ``*?[``, scan the index's own copy of the texts with ``instr`` (still no parquet).
-  The matching rows' labels come from the solution's column of labels.parquet (one int32 column).
+* ``texts``: a contentless FTS5 table (``tokenize='trigram'``, ``content=''``). A query of three
+  or more characters is searched as the phrase of its trigrams at consecutive positions, which
+  is exactly "the text contains the query", from the index alone (~40 ms for a word found in
+  99,000 of 336,921 texts). ``LIKE``/``GLOB`` are not used: a contentless table cannot check
+  them, and FTS5 does not use its index for ``LIKE ... ESCAPE``.
+* ``docs(id, text)``: the lower-cased texts, for one- and two-character queries (a
+  two-character Chinese word is common), which have no trigram: ``instr()`` over every text.
+
+The fingerprint hashes the output folder and pairs.parquet's size and mtime, so a re-stored run
+gets a fresh index and never reads a stale one. The index is built when a run's outputs are
+stored (``store_run_outputs``), or on the first search of a run stored before; it is written to
+a temporary file and renamed into place, so concurrent builders and readers never see half an
+index. The matching rows' labels come from the solution's column of labels.parquet (one int32
+column), then a count per cluster.
 """
 from __future__ import annotations
 
@@ -60,13 +63,16 @@ def build_index(run) -> Path:
         try:
             db.execute("PRAGMA journal_mode=OFF")
             db.execute("PRAGMA synchronous=OFF")
-            db.execute("CREATE VIRTUAL TABLE texts USING fts5(text, tokenize='trigram', detail='none')")
+            db.execute("CREATE VIRTUAL TABLE texts USING fts5(text, tokenize='trigram', "
+                       "content='')")
+            db.execute("CREATE TABLE docs(id INTEGER PRIMARY KEY, text TEXT NOT NULL)")
             row = 0
             for batch in pq.ParquetFile(out / "pairs.parquet").iter_batches(
                     batch_size=BATCH_ROWS, columns=["text"]):
-                texts = batch.column(0).to_pylist()
-                db.executemany("INSERT INTO texts(rowid, text) VALUES (?, ?)",
-                               ((row + i, (t or "").lower()) for i, t in enumerate(texts)))
+                texts = [(row + i, (t or "").lower())
+                         for i, t in enumerate(batch.column(0).to_pylist())]
+                db.executemany("INSERT INTO texts(rowid, text) VALUES (?, ?)", texts)
+                db.executemany("INSERT INTO docs(id, text) VALUES (?, ?)", texts)
                 row += len(texts)
             db.execute("INSERT INTO texts(texts) VALUES ('optimize')")
             db.commit()
@@ -96,15 +102,12 @@ def matching_rows(run, query: str) -> np.ndarray:
     path = index_path(run)
     if not path.exists():
         path = build_index(run)
-    # GLOB, not LIKE ... ESCAPE: FTS5 cannot use the index for a LIKE with an ESCAPE clause.
-    # Texts and query are lower-cased, so GLOB's case-sensitivity is what we want. A query
-    # shorter than a trigram, or holding GLOB's special characters, is checked with instr()
-    # over every text of the index instead (FTS5's GLOB misses such patterns).
     needle = query.lower()
-    if len(needle) >= 3 and not any(c in needle for c in "*?["):
-        sql, arg = "SELECT rowid FROM texts WHERE text GLOB ?", f"*{needle}*"
+    if len(needle) >= 3:  # an FTS5 string: the phrase of the query's trigrams
+        sql = "SELECT rowid FROM texts WHERE texts MATCH ?"
+        arg = '"' + needle.replace('"', '""') + '"'
     else:
-        sql, arg = "SELECT rowid FROM texts WHERE instr(text, ?) > 0", needle
+        sql, arg = "SELECT id FROM docs WHERE instr(text, ?) > 0", needle
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         return np.fromiter((r[0] for r in db.execute(sql, (arg,))), dtype=np.int64)

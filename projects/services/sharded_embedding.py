@@ -112,8 +112,9 @@ def plan_and_dispatch(run_id: int, engine_task_id: str) -> str:
     if run is None:
         return "missing"
     if not claimed:
+        # This task again (acks_late) after its worker died before the chord was sent.
         redelivered = (run.status == RunStatus.RUNNING and run.celery_task_id == engine_task_id
-                       and run.stage.startswith(STAGE_PREFIX) and not run.cancel_requested)
+                       and run.stage == f"{STAGE_PREFIX}: planning" and not run.cancel_requested)
         if not redelivered:
             if run.status == RunStatus.QUEUED and run.cancel_requested:
                 EngineRun.objects.filter(pk=run_id).update(status=RunStatus.CANCELLED,
@@ -133,7 +134,6 @@ def plan_and_dispatch(run_id: int, engine_task_id: str) -> str:
     _append_log(run_id, f"[{timezone.now():%H:%M:%S}] embedding in {len(shards)} shards of "
                         f"{shard_size()} pairs ({len(shards) - len(pending)} already done) on "
                         f"queue {settings.DIPTYCH_EMBEDDING_QUEUE}")
-    update_progress(run_id)
     body = run_engine.si(run_id).set(task_id=engine_task_id)
     if pending:
         header = [embed_shard.si(run_id, i).set(queue=settings.DIPTYCH_EMBEDDING_QUEUE)
@@ -141,6 +141,7 @@ def plan_and_dispatch(run_id: int, engine_task_id: str) -> str:
         chord(header)(body)
     else:
         body.apply_async()
+    update_progress(run_id)  # leaves the "planning" stage: a redelivery will not plan again
     return "dispatched"
 
 

@@ -1,8 +1,9 @@
 """A test-only embedder that sleeps per item, so a worker can be killed in the middle of a
 shard; deterministic vectors (text: from its sha256; image: from its pixels).
 
-Registered in the engine's registry as ``test-slow`` when this module is imported: the test
-process imports it, and the Celery workers import it with ``--include tests.scale.fake_embedder``.
+Registered in the engine's registry as ``test-slow`` only inside a test (``register``), or in
+the Celery workers a test starts (``--include tests.scale.fake_embedder`` with
+DIPTYCH_TEST_FAKE_EMBEDDER=1).
 Every call is appended to the file in ``DIPTYCH_TEST_EMBED_LOG`` (pid, Celery task, kind, n) so
 the test can tell who embedded what.
 """
@@ -60,6 +61,20 @@ class SlowEmbedder(Embedder):
         return np.asarray(out, dtype=np.float32)
 
 
-sys.modules.setdefault("clustering_engine.embedders.test_slow", sys.modules[__name__])
-embedders._FAMILIES.setdefault("test-slow", embedders._Family(
-    "pair", "test_slow", "SlowEmbedder", "", (), "test only", "test-only slow fake embedder"))
+MODULE = "clustering_engine.embedders.test_slow"
+FAMILY = embedders._Family("pair", "test_slow", "SlowEmbedder", "", (), "test only",
+                           "test-only slow fake embedder")
+
+
+def register(monkeypatch=None) -> None:
+    """Put ``test-slow`` in the engine's registry (undone after the test with monkeypatch)."""
+    if monkeypatch is not None:
+        monkeypatch.setitem(sys.modules, MODULE, sys.modules[__name__])
+        monkeypatch.setitem(embedders._FAMILIES, "test-slow", FAMILY)
+    else:
+        sys.modules.setdefault(MODULE, sys.modules[__name__])
+        embedders._FAMILIES.setdefault("test-slow", FAMILY)
+
+
+if os.environ.get("DIPTYCH_TEST_FAKE_EMBEDDER") == "1":  # the workers (celery -I this module)
+    register()

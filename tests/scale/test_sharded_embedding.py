@@ -22,7 +22,6 @@ from clustering_engine.cache import SHARD_RE
 from projects.models import Dataset, EmbeddingShard, EngineRun, RunStatus
 from projects.services.runs import start_run
 
-from . import fake_embedder  # noqa: F401  (registers "test-slow" in this process too)
 from .conftest import (DATA, REPO, base_env, need_services, reset_celery_connections, start_process,
                        stop_process)
 
@@ -65,6 +64,7 @@ def two_workers(transactional_db, settings, tmp_path, embedding_cache):
                    DIPTYCH_EMBEDDING_CACHE=cache, DIPTYCH_ENGINE_WORKERS=1,
                    DIPTYCH_TEXT_MODELS="test-slow", DIPTYCH_IMAGE_MODELS="test-slow",
                    DIPTYCH_TEST_EMBED_LOG=embed_log, DIPTYCH_TEST_EMBED_DELAY=0.1,
+                   DIPTYCH_TEST_FAKE_EMBEDDER=1,
                    DIPTYCH_ALLOWED_DATA_ROOTS=f"{REPO.parent / 'shared' / 'data'}{os.pathsep}{tmp_path}")
     workers = {}
     for name in ("victim", "survivor"):

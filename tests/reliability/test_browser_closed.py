@@ -1,0 +1,105 @@
+"""A browser closed mid-pass: a coder codes posts, one label waits in the browser's queue
+(server unreachable), the browser is closed without any goodbye; on reopening, every label
+the server acknowledged is there and the queued one is re-sent. Real headless Chromium with a
+persistent profile (its localStorage and cookies survive the close, as a desktop browser's)."""
+import os
+import shutil
+
+import pytest
+from django.db import connections
+
+from annotation.models import Assignment, PostCode
+
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+pytestmark = [pytest.mark.django_db(transaction=True),
+              pytest.mark.skipif(not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM),
+                                 reason="Debian's chromium is not installed")]
+
+
+@pytest.fixture(autouse=True)
+def close_connections_after_each_request():
+    settings_dict = connections.settings["default"]
+    old = settings_dict.get("CONN_MAX_AGE", 0)
+    settings_dict["CONN_MAX_AGE"] = 0
+    yield
+    settings_dict["CONN_MAX_AGE"] = old
+
+
+def _ready(page, pass_name):
+    page.wait_for_url(f"**/{pass_name}/", timeout=15000)
+    page.wait_for_selector("html[data-coding-ready='1']", timeout=15000)
+
+
+def _type_theme(page, name):
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#theme-input:focus")
+    page.keyboard.type(name)
+    page.keyboard.press("Enter")
+
+
+def _wait_saved(page):
+    page.wait_for_function(
+        "document.getElementById('save-status').dataset.pending === '0'", timeout=15000)
+
+
+def _theme_of(page, index):
+    return page.locator(f'#items .item[data-index="{index}"] [data-role="theme"]').inner_text()
+
+
+def test_browser_closed_mid_pass(validation_round, users, live_server, client, tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        try:
+            _close_and_reopen(p, validation_round, users, live_server, client, tmp_path)
+        finally:
+            # ORM calls made while Playwright's loop runs get their own connection (asgiref's
+            # context-local storage): close it inside the loop, or it blocks dropping the DB.
+            connections.close_all()
+
+
+def _close_and_reopen(p, validation_round, users, live_server, client, tmp_path):
+    coder = users["coder"]
+    mine = Assignment.objects.filter(coder=coder).values_list("cluster_sample_id", flat=True)
+    sample = validation_round.samples.filter(pk__in=mine, is_calibration=False).first()
+    url = f"{live_server.url}/code/c/{sample.public_id}/text/"
+    profile = tmp_path / "profile"
+    client.force_login(coder)
+
+    context = p.chromium.launch_persistent_context(str(profile), executable_path=CHROMIUM,
+                                                   headless=True, args=ARGS)
+    context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
+                          "url": live_server.url, "expires": 2_000_000_000}])
+    page = context.new_page()
+    page.goto(url)
+    _ready(page, "text")
+    _type_theme(page, "Protest at office")                 # the cluster's common theme
+    page.keyboard.press(" ")                               # post 1 = common
+    _type_theme(page, "Flood rescue")                      # post 2
+    _wait_saved(page)
+    acknowledged = set(PostCode.objects.filter(coder=coder, pass_name="text")
+                       .values_list("sampled_post__public_id", "theme__name"))
+    assert len(acknowledged) == 2
+    page.route("**/api/annotation/posts/**", lambda route: route.abort())
+    page.keyboard.press("1")                               # post 3 = most recent theme: queued
+    page.wait_for_function(
+        "document.getElementById('save-status').textContent.includes('Offline')")
+    assert PostCode.objects.filter(coder=coder, pass_name="text").count() == 2
+    context.close()                                        # closed mid-pass, label still queued
+
+    context = p.chromium.launch_persistent_context(str(profile), executable_path=CHROMIUM,
+                                                   headless=True, args=ARGS)
+    page = context.new_page()
+    page.goto(url)
+    _ready(page, "text")
+    _wait_saved(page)                                      # the queue is re-sent
+    assert [_theme_of(page, i) for i in (1, 2, 3)] == [
+        "Protest at office", "Flood rescue", "Flood rescue"]
+    saved = set(PostCode.objects.filter(coder=coder, pass_name="text")
+                .values_list("sampled_post__public_id", "theme__name"))
+    assert acknowledged < saved and len(saved) == 3
+    assert all(c.version == 1 for c in PostCode.objects.filter(coder=coder))
+    page.goto("about:blank")   # no request left in flight on the live server
+    context.close()
