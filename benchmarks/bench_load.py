@@ -229,7 +229,8 @@ def start_gunicorn(port: int, env: dict, workers: int, threads: int, log_path: P
 
 def server_env(database_url: str, **extra) -> dict:
     """Production-like settings (DEBUG off) for plain HTTP on loopback."""
-    return {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "diptych.settings",
+    return {**os.environ, "DATABASE_URL": database_url,
+            "DJANGO_SETTINGS_MODULE": "diptych.settings",
             "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "load-test-only-not-secret",
             "DJANGO_SECURE_SSL_REDIRECT": "0", "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
             "PYTHONPATH": str(REPO), **{k: str(v) for k, v in extra.items()}}

@@ -27,7 +27,8 @@ class EmbeddingShard(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     worker = models.CharField(max_length=255, blank=True)
-    n_embedded = models.PositiveIntegerField(default=0, help_text="vectors newly written to the cache")
+    n_embedded = models.PositiveIntegerField(default=0,
+                                             help_text="vectors newly written to the cache")
     n_failed = models.PositiveIntegerField(default=0, help_text="images that could not be embedded")
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -10,13 +10,18 @@ from django.db import connections
 
 from annotation.models import Assignment, PostCode
 
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop
-
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 pytestmark = [pytest.mark.django_db(transaction=True),
               pytest.mark.skipif(not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM),
                                  reason="Debian's chromium is not installed")]
+
+
+@pytest.fixture(autouse=True)
+def allow_orm_in_playwrights_loop(monkeypatch):
+    # Playwright's sync API runs an event loop; set per test (another browser test of the
+    # suite removes the variable when it ends).
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture(autouse=True)

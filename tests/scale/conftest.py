@@ -41,12 +41,14 @@ def need_services():
 
 def database_url() -> str:
     db = connection.settings_dict
-    return f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+    return f"postgres://{db['USER'] or 'postgres'}@{host}/{db['NAME']}"
 
 
 def base_env(**extra) -> dict:
-    env = {**os.environ, "DATABASE_URL": database_url(), "DJANGO_SETTINGS_MODULE": "diptych.settings",
-           "MPLBACKEND": "Agg", "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "DATABASE_URL": database_url(),
+           "DJANGO_SETTINGS_MODULE": "diptych.settings", "MPLBACKEND": "Agg",
+           "PYTHONPATH": str(REPO)}
     env.update({k: str(v) for k, v in extra.items()})
     return env
 

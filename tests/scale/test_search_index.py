@@ -11,7 +11,8 @@ from projects.services import run_views, search_index
 
 from .conftest import DATA, client_for
 
-TEXTS = ["Road BLOCKADE near the bridge", "a*b [x] 10? glob specials", 'he said "stop" NOW', "抗议者在政府大楼前集会", "مظاهرة أمام مبنى الحكومة",
+TEXTS = ["Road BLOCKADE near the bridge", "a*b [x] 10? glob specials", 'he said "stop" NOW',
+         "抗议者在政府大楼前集会", "مظاهرة أمام مبنى الحكومة",
          "100% sure_thing", "a\\b back\\slash", "", "blockade again, road closed", "Ünïcödé ÉCOLE",
          "short", "x"]
 
@@ -68,7 +69,8 @@ def test_index_matches_a_full_scan(search_run, monkeypatch):
     real_read = pq.read_table
     monkeypatch.setattr(pq, "read_table", lambda path, *a, **k: (reads.append(str(path)),
                                                                  real_read(path, *a, **k))[1])
-    assert run_views.clusters_matching_text(solution, "blockade") == {1: 1}  # row 0 is noise; row 8 in cluster 1
+    # "blockade" is in rows 0 (noise) and 8 (cluster 1)
+    assert run_views.clusters_matching_text(solution, "blockade") == {1: 1}
     assert reads and not any(r.endswith("pairs.parquet") for r in reads), reads
 
 
