@@ -3,10 +3,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from .errors import EngineError
 from .grid import DEFAULT_KS, GridConfig
 from .reduce import ReductionConfig
+
+if TYPE_CHECKING:   # the pipeline (and torch) load only when a run starts
+    from .pipeline import EngineConfig
 
 
 def _ints(text: str) -> tuple[int, ...]:

@@ -52,6 +52,8 @@ class GridConfig:
             raise ConfigError(f"unknown method(s) {sorted(unknown)}; choose from {METHODS}")
         if not self.methods:
             raise ConfigError("choose at least one method")
+        if self.ami_permutations < 1:
+            raise ConfigError(f"ami_permutations must be at least 1, got {self.ami_permutations}")
         bad = [k for k in self.ks if k < 2]
         if bad:
             raise ConfigError(f"every K must be at least 2, got {bad}")

@@ -93,7 +93,7 @@ def normalise_options(raw: dict) -> dict:
     options["hdbscan_min_cluster_size"] = _optional_int(options["hdbscan_min_cluster_size"],
                                                         "HDBSCAN minimum cluster size", 2)
     options["ami_permutations"] = _optional_int(options["ami_permutations"],
-                                                "AMI permutations", 0) or 0
+                                                "AMI permutations", 1) or DEFAULT_OPTIONS["ami_permutations"]
     options["seed"] = _optional_int(options["seed"], "seed", 0) or 0
     try:
         engine_config(options)

@@ -5,21 +5,10 @@ labels.parquet / pairs.parquet in a temporary output folder), on real MediaEval 
 Fixtures from tests/platform/conftest.py are imported, not edited. The annotation tests use
 their own PostgreSQL database name so they can run beside the platform tests.
 """
-import os
-import socket
 
+from tests.databases import use_postgres_database  # noqa: E402
 
-def _postgres_up() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-# Before tests.platform.conftest is imported (it configures Django).
-if _postgres_up():
-    os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/diptych_annotation")
+use_postgres_database("diptych_annotation")   # before tests.platform.conftest configures Django
 
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402

@@ -117,3 +117,9 @@ def test_umap_after_pca_first_keeps_the_blobs_apart():
 def test_pca_first_must_exceed_the_target_dimension():
     with pytest.raises(ConfigError, match="pca_first"):
         ReductionConfig(method="umap", n_components=50, pca_first=50)
+
+
+def test_grid_config_refuses_zero_ami_permutations():
+    from clustering_engine.grid import GridConfig
+    with pytest.raises(ConfigError, match="ami_permutations"):
+        GridConfig(ami_permutations=0)

@@ -5,22 +5,10 @@ platform, annotation and scoring tests imported, not edited.
 all one string holding HTML, a <script>, emoji and right-to-left text: it serves the "every
 text identical", "HDBSCAN all noise", "no NaN in any table" and "HTML rendered inert" cases.
 """
-import os
-import socket
 
+from tests.databases import use_postgres_database  # noqa: E402
 
-def _postgres_up() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-# Before tests.platform.conftest is imported (it configures Django).
-if _postgres_up():
-    os.environ.setdefault("DATABASE_URL",
-                          "postgres://postgres@127.0.0.1:5432/diptych_reliability")
+use_postgres_database("diptych_reliability")   # before tests.platform.conftest configures Django
 
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402

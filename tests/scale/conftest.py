@@ -9,18 +9,9 @@ import sys
 import time
 from pathlib import Path
 
+from tests.databases import use_postgres_database  # noqa: E402
 
-def _postgres_up() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-# Before tests.platform.conftest is imported (it configures Django).
-if _postgres_up():
-    os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/diptych_scale")
+use_postgres_database("diptych_scale")   # before tests.platform.conftest configures Django
 
 import pytest  # noqa: E402
 from django.db import connection  # noqa: E402

@@ -3,21 +3,10 @@ coded by two coders) imported, not edited; machine metrics and a manifest.json a
 run folder here. Own PostgreSQL database name, so the scoring tests run beside the others.
 """
 import json
-import os
-import socket
 
+from tests.databases import use_postgres_database  # noqa: E402
 
-def _postgres_up() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-# Before tests.platform.conftest is imported (it configures Django).
-if _postgres_up():
-    os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/diptych_scoring")
+use_postgres_database("diptych_scoring")   # before tests.platform.conftest configures Django
 
 import pytest  # noqa: E402
 
