@@ -29,7 +29,8 @@ PAPER_PAIRS = 336_921
 def synthetic_pairs(n: int, dim: int = 512, text_topics: int = 30, image_topics: int = 20,
                     seed: int = 0):
     """Text and image vectors around topic centres; a pair's image topic follows its text
-    topic only 40% of the time (complementary modalities). Joint = a noisy mix of both."""
+    topic only 40% of the time (complementary modalities). Joint = a noisy mix of both.
+    Returns text, image, joint and each pair's true joint topic."""
     rng = np.random.default_rng(seed)
     t_topic = rng.integers(0, text_topics, n)
     aligned = rng.random(n) < 0.4
@@ -45,7 +46,7 @@ def synthetic_pairs(n: int, dim: int = 512, text_topics: int = 30, image_topics:
     image += i_centres[i_topic]
     mix = rng.standard_normal((2 * dim, 2 * dim), dtype=np.float32) / np.float32(np.sqrt(2 * dim))
     joint = vector_level_space(text, image) @ mix
-    return text, image, joint
+    return text, image, joint, t_topic * image_topics + i_topic
 
 
 def main():
@@ -60,7 +61,7 @@ def main():
     rows = []
 
     with measured({"step": f"synthesise {args.n} pairs"}) as row:
-        text, image, joint = synthetic_pairs(args.n)
+        text, image, joint, _ = synthetic_pairs(args.n)
     rows.append(row)
 
     reduction = ReductionConfig(method=args.reduction, n_components=50,

@@ -5,7 +5,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SCRIPTS = ["bench_metrics.py", "bench_data.py", "bench_embedding.py", "bench_pipeline.py",
-           "bench_pages.py", "bench_platform_scale.py", "bench_load.py", "bench_grid.py"]
+           "bench_pages.py", "bench_platform_scale.py", "bench_load.py", "bench_reduction_quality.py",
+           "bench_grid.py"]
 
 if __name__ == "__main__":
     failed = []
