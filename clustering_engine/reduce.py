@@ -124,19 +124,21 @@ def _umap(X: np.ndarray, config: ReductionConfig):
     # UMAP's spectral initialisation needs n_components < n - 1, and neighbours < n.
     n_neighbors = max(2, min(config.n_neighbors, n - 1))
     k = min(config.n_components, max(2, n - 2))
-    warnings.filterwarnings("ignore", message="n_jobs value .* overridden")
     reducer = umap.UMAP(n_components=k, n_neighbors=n_neighbors, min_dist=config.min_dist,
                         metric=metric, random_state=config.seed,
                         init="spectral" if n > k + 2 else "random", low_memory=True)
     rows = _fit_rows(n, config)
-    if rows is None:
-        out = reducer.fit_transform(X)
-    else:
-        fitted = reducer.fit_transform(X[rows])
-        rest = np.setdiff1d(np.arange(n), rows, assume_unique=True)
-        out = np.empty((n, k), dtype=np.float32)
-        out[rows] = fitted
-        out[rest] = _chunked(reducer.transform, X[rest], chunk=50_000)
+    with warnings.catch_warnings():
+        # A seed makes UMAP single-threaded and it says so on every call; determinism is the point.
+        warnings.filterwarnings("ignore", message="n_jobs value .* overridden")
+        if rows is None:
+            out = reducer.fit_transform(X)
+        else:
+            fitted = reducer.fit_transform(X[rows])
+            rest = np.setdiff1d(np.arange(n), rows, assume_unique=True)
+            out = np.empty((n, k), dtype=np.float32)
+            out[rows] = fitted
+            out[rest] = _chunked(reducer.transform, X[rest], chunk=50_000)
     return out, {"method": "umap", "n_components": k, "n_neighbors": n_neighbors,
                  "min_dist": config.min_dist, "metric": metric,
                  "fit_rows": n if rows is None else len(rows), "pca_first": pre}
