@@ -32,22 +32,19 @@ import warnings
 import numpy as np
 
 from .errors import EngineError
+from .hashing import file_sha256, text_sha256
 
 SHARD_RE = re.compile(r"^shard-(\d{5,})\.(npy|keys)$")
 
 
 def text_hash(text: str) -> str:
     """sha256 hex of a text's UTF-8 bytes (the cache key of a text)."""
-    return hashlib.sha256(str(text).encode("utf-8")).hexdigest()
+    return text_sha256(text)
 
 
 def file_hash(path: str) -> str:
     """sha256 hex of a file's bytes (the cache key of an image)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return file_sha256(path)
 
 
 def model_key(embedder, kind: str = "") -> str:

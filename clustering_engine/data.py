@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import gc
-import hashlib
 import math
 import os
 import re
@@ -40,6 +39,7 @@ import pandas as pd
 from PIL import Image
 
 from .errors import ConfigError, DataError
+from .hashing import text_sha256
 from .validation import (
     CHECK_MODES,
     CheckMode,
@@ -681,7 +681,7 @@ def _load_pairs(
         data["image_path"].append(check.real_path)
         data["image_sha256"].append(check.sha256)
         if text not in text_hashes:
-            text_hashes[text] = hashlib.sha256(text.encode("utf-8")).hexdigest()
+            text_hashes[text] = text_sha256(text)
         data["text_sha256"].append(text_hashes[text])
     for j, name in enumerate(extra_columns):
         out_name = f"source_{name}" if name in GENERATED_COLUMNS else name

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import hashlib
 import json
 import platform
 import time
@@ -21,12 +20,12 @@ from .data import load_pairs
 from .embed import embed_images, embed_texts
 from .embedders import get_embedder
 from .errors import ConfigError, DataError
-from .output import finite
 from .grid import COMMON_SPACE, COMMON_SPACE_LABEL, GridConfig, GridResult, run_grid
+from .hashing import file_sha256
 from .joint_space import LABEL as RCCA_LABEL
 from .joint_space import RegularizedCCA
 from .methods import METHOD_TITLES, l2_normalise
-from .output import write_outputs
+from .output import finite, write_outputs
 
 Progress = Callable[[str, float], None]
 DEFAULT_CACHE = Path.home() / ".cache" / "diptych" / "embeddings"
@@ -218,14 +217,6 @@ def package_versions() -> dict[str, str | None]:
     return versions
 
 
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def build_manifest(data_path, images_root, config: EngineConfig, table, pairs, embeddings,
                    result: GridResult, timings) -> dict:
     return {
@@ -234,7 +225,7 @@ def build_manifest(data_path, images_root, config: EngineConfig, table, pairs, e
         "seed": config.grid.seed,
         "config": config.to_dict(),
         "versions": package_versions(),
-        "data": {"table": str(Path(data_path).resolve()), "table_sha256": _sha256(data_path),
+        "data": {"table": str(Path(data_path).resolve()), "table_sha256": file_sha256(data_path),
                  "images_root": str(Path(images_root).resolve()) if images_root else None,
                  "n_rows_read": table.report.n_rows_read,
                  "n_pairs_expanded": table.report.n_pairs_expanded,

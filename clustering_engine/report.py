@@ -12,7 +12,6 @@ import io
 import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from . import figures, metrics

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
 from importlib import metadata
 
 import numpy as np
 
 from ..errors import ConfigError, EngineError, ModelUnavailableError
+from ..hashing import file_sha256  # noqa: F401  (re-exported for the embedder modules)
 
 OFFLINE_ENV_VARS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "DIPTYCH_OFFLINE")
 
@@ -85,27 +85,6 @@ def package_version(dist_name: str) -> str:
         return metadata.version(dist_name)
     except metadata.PackageNotFoundError:
         return "unknown"
-
-
-_sha_lock = threading.Lock()
-_sha_memo: dict[tuple, str] = {}
-
-
-def file_sha256(path: str) -> str:
-    """sha256 of a file, memoised per (path, size, mtime) so repeated loads don't rehash."""
-    st = os.stat(path)
-    memo_key = (os.path.realpath(path), st.st_size, st.st_mtime_ns)
-    with _sha_lock:
-        if memo_key in _sha_memo:
-            return _sha_memo[memo_key]
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    value = digest.hexdigest()
-    with _sha_lock:
-        _sha_memo[memo_key] = value
-    return value
 
 
 def dir_sha256(path: str, suffixes=(".bin", ".safetensors", ".pt", ".pth", ".json", ".txt",
