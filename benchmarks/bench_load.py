@@ -30,15 +30,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from benchmarks.databases import ensure_database  # noqa: E402
+from benchmarks.measure import percentile  # noqa: E402
 
 N_CLUSTERS, POSTS_PER_CLUSTER = 14, 10
 PASSES = ("text", "image", "joint")
 THEMES_PER_PASS = 6
-
-
-def percentile(values, q):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))] if ordered else None
 
 
 # ----------------------------------------------------------------- fixtures in the database
@@ -268,18 +265,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _ensure_database(url: str) -> None:
-    import psycopg
-    from urllib.parse import urlparse
-
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    admin = url[: -len(parsed.path)] + "/postgres" if parsed.netloc else "dbname=postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--coders", type=int, default=50)
@@ -293,7 +278,7 @@ def main():
     if not args.database.startswith("postgres"):
         sys.exit("the load test needs PostgreSQL (--database postgres://...)")
 
-    _ensure_database(args.database)
+    ensure_database(args.database)
     os.environ["DATABASE_URL"] = args.database
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "diptych.settings")
     import django

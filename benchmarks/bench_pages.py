@@ -16,30 +16,13 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 MEDIAEVAL = Path(os.environ.get("DIPTYCH_MEDIAEVAL", REPO.parent / "shared" / "data" / "mediaeval2016_vmu"))
 
-from benchmarks.measure import measured, print_table  # noqa: E402
-
-
-def percentile(values, q):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
-def time_page(client, url, n):
-    client.get(url)  # warm-up: first-use costs (template compile, thumbnail creation)
-    times = []
-    for _ in range(n):
-        started = time.perf_counter()
-        response = client.get(url)
-        times.append(time.perf_counter() - started)
-        assert response.status_code == 200, (url, response.status_code)
-    return times
+from benchmarks.measure import measured, percentile, print_table, time_page  # noqa: E402
 
 
 def main():

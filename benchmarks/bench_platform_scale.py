@@ -31,24 +31,14 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.measure import measured, print_table  # noqa: E402
+from benchmarks.databases import ensure_database  # noqa: E402
+from benchmarks.measure import measured, percentile, print_table, time_page  # noqa: E402
+from clustering_engine.methods import split_k  # noqa: E402
 
 PAPER_PAIRS = 336_921
 KS = (9, 16, 25, 36, 49, 64, 81, 100)
 METHODS = ("label", "vector", "joint")
 N_TOPICS, WORDS_PER_TOPIC, WORDS_PER_TEXT = 30, 60, 14
-
-
-def percentile(values, q):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
-def _split(k: int) -> tuple[int, int]:
-    a = int(round(k ** 0.5))
-    while k % a:
-        a -= 1
-    return a, k // a
 
 
 def _labels(rng, topic, k: int, noise: float = 0.0) -> np.ndarray:
@@ -110,11 +100,11 @@ def synthesise_run(out: Path, n: int, seed: int = 0) -> dict:
 
     for method in METHODS:
         for k in KS:
-            kt, ki = _split(k) if method == "label" else (None, None)
+            kt, ki = split_k(k) if method == "label" else (None, None)
             add(f"{method}-kmeans-k{k}", method, "kmeans", _labels(rng, topic, k), k, kt, ki)
         add(f"{method}-hdbscan", method, "hdbscan", _labels(rng, topic, 40, noise=0.2))
     for modality_name in ("text", "image"):
-        for kt in sorted({_split(k)[0] for k in KS} | {_split(k)[1] for k in KS}):
+        for kt in sorted({split_k(k)[0] for k in KS} | {split_k(k)[1] for k in KS}):
             add(f"{modality_name}-kmeans-k{kt}", modality_name, "kmeans",
                 _labels(rng, topic, kt), kt, target=modality)
     pd.DataFrame({"pair_id": ids, **columns}).to_parquet(out / "labels.parquet", index=False)
@@ -122,7 +112,7 @@ def synthesise_run(out: Path, n: int, seed: int = 0) -> dict:
     manifest = {
         "format": "diptych-engine-run/1", "seed": seed, "config": {"grid": {"ks": list(KS)}},
         "data": {"n_pairs_valid": n, "n_pairs_clustered": n},
-        "ami_diagnostic": [{"algorithm": "kmeans", "k_text": _split(k)[0], "k_image": _split(k)[1],
+        "ami_diagnostic": [{"algorithm": "kmeans", "k_text": split_k(k)[0], "k_image": split_k(k)[1],
                             "ami": 0.03, "p_value": 0.01, "null_band": [0.0, 0.001],
                             "reading": "independent"} for k in KS],
         "k_selection": {f"{m}-kmeans-common": {"method": m, "algorithm": "kmeans",
@@ -131,30 +121,6 @@ def synthesise_run(out: Path, n: int, seed: int = 0) -> dict:
         "solutions": solutions, "modality_solutions": modality, "timings": {}}
     (out / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     return manifest
-
-
-def time_page(client, url, n):
-    client.get(url)  # warm-up (template compile, first index open)
-    times = []
-    for _ in range(n):
-        started = time.perf_counter()
-        response = client.get(url)
-        times.append(time.perf_counter() - started)
-        assert response.status_code == 200, (url, response.status_code)
-    return times
-
-
-def _ensure_database(url: str) -> None:
-    if not url.startswith("postgres"):
-        return
-    import psycopg
-    from urllib.parse import urlparse
-
-    parsed = urlparse(url)
-    name = parsed.path.lstrip("/")
-    with psycopg.connect(url[: -len(parsed.path)] + "/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def main():
@@ -166,7 +132,7 @@ def main():
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="diptych-bench-scale-"))
-    _ensure_database(args.database)
+    ensure_database(args.database)
     os.environ["DATABASE_URL"] = args.database
     os.environ.setdefault("DIPTYCH_VAR_DIR", str(workdir / "var"))
     os.environ.setdefault("DIPTYCH_MEDIA_ROOT", str(workdir / "media"))

@@ -7,7 +7,6 @@ step and the increase over the RSS before it.
 from __future__ import annotations
 
 import contextlib
-import statistics
 import threading
 import time
 
@@ -46,13 +45,22 @@ def measured(row: dict):
         row["delta_rss_gib"] = (peak[0] - before) / 2**30
 
 
-def median_seconds(fn, repeats: int = 3) -> float:
+def percentile(values, q: float):
+    """The q-quantile (0..1) by nearest rank; None for no values."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))] if ordered else None
+
+
+def time_page(client, url: str, n: int) -> list[float]:
+    """Seconds for each of n GETs of ``url`` after one warm-up (template compile, caches)."""
+    client.get(url)
     times = []
-    for _ in range(repeats):
+    for _ in range(n):
         started = time.perf_counter()
-        fn()
+        response = client.get(url)
         times.append(time.perf_counter() - started)
-    return statistics.median(times)
+        assert response.status_code == 200, (url, response.status_code)
+    return times
 
 
 def print_table(rows: list[dict], columns: list[str], title: str = "") -> None:

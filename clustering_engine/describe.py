@@ -144,8 +144,23 @@ def tokenize(text, language: str, stop_words: frozenset[str] = frozenset()) -> l
 # c-TF-IDF
 # --------------------------------------------------------------------------------------------
 
+def tokenize_corpus(texts: Sequence, language: str = "auto", stop_words=None, *,
+                    builtin_stop_words: bool = True) -> list[list[str]]:
+    """Tokens of every text, with one language for the corpus; pass the result to
+    ``ctfidf_terms(..., tokens=...)`` to describe many clusterings of the same texts without
+    tokenising them again (jieba is the slow part on large Chinese corpora)."""
+    texts = list(texts)
+    if language not in LANGUAGES:
+        raise ValueError(f"language must be one of {LANGUAGES}, got {language!r}")
+    if language == "auto":
+        language = detect_language(texts)
+    stops = _stop_word_set(language, stop_words, builtin_stop_words)
+    return [tokenize(text, language, stops) for text in texts]
+
+
 def ctfidf_terms(texts: Sequence, labels, top_n: int = 10, language: str = "auto",
-                 stop_words=None, *, builtin_stop_words: bool = True
+                 stop_words=None, *, builtin_stop_words: bool = True,
+                 tokens: Sequence[list[str]] | None = None
                  ) -> dict[object, list[tuple[str, float]]]:
     """Top c-TF-IDF terms per cluster.
 
@@ -158,6 +173,8 @@ def ctfidf_terms(texts: Sequence, labels, top_n: int = 10, language: str = "auto
     stop_words : None, path to a word file, or iterable of words (added to the built-ins).
     builtin_stop_words : bool
         Use the built-in list(s) of the language.
+    tokens : optional, from ``tokenize_corpus``: the texts already tokenised (then
+        ``language`` and the stop-word options are not used again).
 
     Returns
     -------
@@ -173,17 +190,27 @@ def ctfidf_terms(texts: Sequence, labels, top_n: int = 10, language: str = "auto
     if language not in LANGUAGES:
         raise ValueError(f"language must be one of {LANGUAGES}, got {language!r}")
     keep = labels != NOISE
-    kept_texts = [t for t, k in zip(texts, keep) if k]
-    if language == "auto":
-        language = detect_language(kept_texts)
-    stops = _stop_word_set(language, stop_words, builtin_stop_words)
+    if tokens is None:
+        kept_texts = [t for t, k in zip(texts, keep) if k]
+        if language == "auto":
+            language = detect_language(kept_texts)
+        stops = _stop_word_set(language, stop_words, builtin_stop_words)
+
+        def tokens_of(idx):
+            return tokenize(texts[idx], language, stops)
+    else:
+        if len(tokens) != len(texts):
+            raise ValueError(f"tokens ({len(tokens)}) and texts ({len(texts)}) differ in length")
+
+        def tokens_of(idx):
+            return tokens[idx]
 
     classes = np.unique(labels[keep])
     class_counts: list[Counter] = []
     for cls in classes:
         counter: Counter = Counter()
         for idx in np.flatnonzero(labels == cls):
-            counter.update(tokenize(texts[idx], language, stops))
+            counter.update(tokens_of(idx))
         class_counts.append(counter)
 
     term_totals: Counter = Counter()

@@ -244,18 +244,16 @@ def _s_dbw_or_none(X: np.ndarray, labels: np.ndarray) -> tuple[float | None, dic
 
 def _ami_diagnostic(modality, config: GridConfig) -> list[dict]:
     """AMI between the text-only and image-only labels at each (K_t, K_i) of the grid."""
+    splits = {(a, *split_k(k)) for a in config.algorithms if a != "hdbscan" for k in config.ks}
+    if "hdbscan" in config.algorithms:
+        splits.add(("hdbscan", None, None))
     rows = []
-    pairs: dict[tuple, tuple[Solution, Solution]] = {}
-    for (name, algorithm, kk), s in modality.items():
-        if name != "text":
+    for algorithm, kt, ki in sorted(splits, key=str):
+        text = modality.get(("text", algorithm, kt))
+        image = modality.get(("image", algorithm, ki))
+        if text is None or image is None:   # label-level combination was not requested
             continue
-        for (name2, algorithm2, kk2), s2 in modality.items():
-            if name2 == "image" and algorithm2 == algorithm:
-                k_split_matches = kk is None or (kk, kk2) in {split_k(k) for k in config.ks}
-                if k_split_matches:
-                    pairs[(algorithm, kk, kk2)] = (s, s2)
-    for (algorithm, kt, ki), (st, si) in sorted(pairs.items(), key=lambda x: str(x[0])):
-        test = metrics.ami_permutation_test(st.labels, si.labels,
+        test = metrics.ami_permutation_test(text.labels, image.labels,
                                             n_permutations=config.ami_permutations,
                                             seed=config.seed)
         rows.append({"algorithm": algorithm, "k_text": kt, "k_image": ki,

@@ -188,10 +188,10 @@ def describe_solutions(pairs: pd.DataFrame, result: GridResult, config: EngineCo
     stop_words = None
     if config.stop_words_file:
         stop_words = Path(config.stop_words_file).read_text(encoding="utf-8").split()
+    tokens = describe.tokenize_corpus(texts, language=config.language, stop_words=stop_words)
     out = {}
     for s in result.solutions + result.modality_solutions:
-        terms = describe.ctfidf_terms(texts, s.labels, top_n=config.top_terms,
-                                      language=config.language, stop_words=stop_words)
+        terms = describe.ctfidf_terms(texts, s.labels, top_n=config.top_terms, tokens=tokens)
         space = result.spaces[s.space or COMMON_SPACE]
         reps = describe.representatives(space, s.labels, n=config.representatives,
                                         seed=config.grid.seed)

@@ -1,6 +1,5 @@
 """CLIP loading from local weights, with tiny randomly initialised models built here (no network)."""
 
-import json
 import os
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from clustering_engine.describe import (clean_text, ctfidf_terms, detect_language,
-                                        load_builtin_stop_words, representatives, tokenize)
+                                        load_builtin_stop_words, representatives, tokenize,
+                                        tokenize_corpus)
 
 LABOUR = ["工人抗议拖欠工资 http://t.co/abc @reporter",
           "工厂工人聚集抗议，要求发放工资",
@@ -47,6 +48,15 @@ def test_ctfidf_chinese_and_english_labour_cluster():
     assert all(len(ranked) <= 5 for ranked in terms.values())
     scores = [s for _, s in terms[0]]
     assert scores == sorted(scores, reverse=True)
+
+
+def test_ctfidf_from_tokens_made_once_equals_tokenising_each_time():
+    texts = LABOUR + WEATHER
+    tokens = tokenize_corpus(texts)
+    for labels in ([0] * len(LABOUR) + [1] * len(WEATHER), [i % 3 for i in range(len(texts))]):
+        assert ctfidf_terms(texts, labels, top_n=5, tokens=tokens) == ctfidf_terms(texts, labels, top_n=5)
+    with pytest.raises(ValueError, match="tokens"):
+        ctfidf_terms(texts, [0] * len(texts), tokens=tokens[:-1])
 
 
 def test_ctfidf_stop_words_file_and_builtin_switch(tmp_path):
