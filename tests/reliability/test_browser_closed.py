@@ -50,6 +50,15 @@ def _wait_saved(page):
         "document.getElementById('save-status').dataset.pending === '0'", timeout=15000)
 
 
+def _wait_for_codes(page, coder, n, timeout_s=15):
+    """Until the server holds n text-pass codes of the coder. The save indicator alone can read
+    "0 pending" before a keystroke's label is even queued (a new theme is created first)."""
+    for _ in range(int(timeout_s * 10)):
+        if PostCode.objects.filter(coder=coder, pass_name="text").count() >= n:
+            return
+        page.wait_for_timeout(100)
+
+
 def _theme_of(page, index):
     return page.locator(f'#items .item[data-index="{index}"] [data-role="theme"]').inner_text()
 
@@ -83,6 +92,7 @@ def _close_and_reopen(p, validation_round, users, live_server, client, tmp_path)
     _type_theme(page, "Protest at office")                 # the cluster's common theme
     page.keyboard.press(" ")                               # post 1 = common
     _type_theme(page, "Flood rescue")                      # post 2
+    _wait_for_codes(page, coder, 2)
     _wait_saved(page)
     acknowledged = set(PostCode.objects.filter(coder=coder, pass_name="text")
                        .values_list("sampled_post__public_id", "theme__name"))
@@ -99,7 +109,8 @@ def _close_and_reopen(p, validation_round, users, live_server, client, tmp_path)
     page = context.new_page()
     page.goto(url)
     _ready(page, "text")
-    _wait_saved(page)                                      # the queue is re-sent
+    _wait_for_codes(page, coder, 3)                        # the queue is re-sent
+    _wait_saved(page)
     assert [_theme_of(page, i) for i in (1, 2, 3)] == [
         "Protest at office", "Flood rescue", "Flood rescue"]
     saved = set(PostCode.objects.filter(coder=coder, pass_name="text")
