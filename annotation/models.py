@@ -28,6 +28,11 @@ def new_token(prefix: str, length: int = 10) -> str:
     return prefix + "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(length))
 
 
+def new_sampling_secret() -> str:
+    """256 random bits (hex) mixed into a round's sampling seed (services.sampling)."""
+    return secrets.token_hex(32)
+
+
 def cluster_token() -> str:
     return new_token("C")
 
@@ -62,6 +67,9 @@ class ValidationRound(models.Model):
     solutions = models.ManyToManyField(Solution, related_name="validation_rounds")
     posts_per_cluster = models.PositiveIntegerField(default=10)
     seed = models.IntegerField(default=0)
+    sampling_secret = models.CharField(
+        max_length=64, blank=True, default=new_sampling_secret, editable=False,
+        help_text="server-side secret mixed into the seed; for the PI only ('' = made before)")
     calibration_clusters = models.PositiveIntegerField(default=10)
     overlap = models.CharField(max_length=12, choices=Overlap.choices,
                                default=Overlap.CALIBRATION)

@@ -56,7 +56,7 @@ class RoundSerializer(serializers.ModelSerializer):
     class Meta:
         model = ValidationRound
         fields = ["id", "project", "name", "dataset", "solutions", "posts_per_cluster", "seed",
-                  "calibration_clusters", "overlap", "status", "plan_report", "n_clusters",
+                  "sampling_secret", "calibration_clusters", "overlap", "status", "plan_report", "n_clusters",
                   "created_at"]
 
     def get_n_clusters(self, obj) -> int:

@@ -2,17 +2,22 @@
 
 Design note
 -----------
+* Every generator of a round comes from ``round_entropy`` / ``round_rng``: the PI's seed, the
+  round's server-side ``sampling_secret`` (256 random bits drawn when the round is created,
+  shown to its PIs and in the export's provenance, never to coders) and stream keys. Without
+  the secret, anyone who reruns the same data with the same seed could map the blinded clusters
+  back to solutions and cluster labels; with it, the plan is reproducible only by the PI.
 * Each (solution, cluster) draws with its own generator,
-  ``default_rng([seed, sha256(solution_id) mod 2**32, cluster label])``, so a cluster's sample
-  depends only on the seed, the solution id and its members — not on which other solutions are in
-  the round or the order they are read in.
+  ``round_entropy(seed, secret, solution_id, cluster label)``, so a cluster's sample
+  depends only on the seed, the secret, the solution id and its members — not on which other
+  solutions are in the round or the order they are read in.
 * The unit drawn is a *post*: a post with several images is several pairs (paper §4.1), and two
   of them may fall in one cluster; within a cluster, pairs are deduplicated by ``post_id``
   keeping the first in pairs order, so a text is never shown twice in a text pass.
 * Without replacement; a cluster with fewer posts than the quota gives all of them (in a
   seeded random order); noise (-1) is excluded and counted in the report.
 * The clusters of all solutions are interleaved in a seeded random order
-  (``default_rng([seed, INTERLEAVE_STREAM])``) and persisted in that order under random public
+  (``round_entropy(seed, secret, INTERLEAVE_STREAM)``) and persisted in that order under random public
   ids; the first ``calibration_clusters`` of that order form the calibration set.
 """
 from __future__ import annotations
@@ -32,7 +37,7 @@ from django.db import transaction
 
 from projects.models import Solution
 
-from ..models import ClusterSample, SampledPost, ValidationRound
+from ..models import ClusterSample, SampledPost, ValidationRound, new_sampling_secret
 
 INTERLEAVE_STREAM = 0x1A7E  # a fixed stream number for the interleaving generator
 LANG_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
@@ -69,8 +74,25 @@ def _stable_int(text: str) -> int:
     return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:4], "big")
 
 
-def cluster_rng(seed: int, solution_id: str, label: int) -> np.random.Generator:
-    return np.random.default_rng([int(seed) & 0xFFFFFFFF, _stable_int(solution_id), int(label)])
+def round_entropy(seed: int, secret: str, *keys: int | str) -> list[int]:
+    """Entropy of one generator of a round: seed, server-side secret (hex; '' for rounds made
+    before secrets existed), then stream keys (ints as they are, strings hashed)."""
+    words = [int(seed) & 0xFFFFFFFF]
+    if secret:
+        words.append(int(secret, 16))
+    words += [int(k) & 0xFFFFFFFF if isinstance(k, (int, np.integer)) else _stable_int(str(k))
+              for k in keys]
+    return words
+
+
+def round_rng(validation_round, *keys: int | str) -> np.random.Generator:
+    """The generator of one stream of a round (anything with ``seed`` and ``sampling_secret``)."""
+    return np.random.default_rng(round_entropy(validation_round.seed,
+                                               validation_round.sampling_secret, *keys))
+
+
+def cluster_rng(seed: int, solution_id: str, label: int, secret: str = "") -> np.random.Generator:
+    return np.random.default_rng(round_entropy(seed, secret, solution_id, int(label)))
 
 
 def _read_run_frame(output_dir: str, solution_ids: list[str]) -> pd.DataFrame:
@@ -95,19 +117,20 @@ def _read_run_frame(output_dir: str, solution_ids: list[str]) -> pd.DataFrame:
 
 
 def sample_cluster(seed: int, solution_id: str, label: int, pair_ids: np.ndarray,
-                   post_ids: np.ndarray, quota: int) -> tuple[list[str], list[str]]:
+                   post_ids: np.ndarray, quota: int, secret: str = "") -> tuple[list[str], list[str]]:
     """Draw ``quota`` posts of one cluster (members in pairs order)."""
     _, first = np.unique(post_ids, return_index=True)
     first = np.sort(first)  # one pair per post, the first in pairs order
     units_pairs, units_posts = pair_ids[first], post_ids[first]
-    rng = cluster_rng(seed, solution_id, label)
+    rng = cluster_rng(seed, solution_id, label, secret)
     take = rng.choice(len(first), size=min(quota, len(first)), replace=False)
     return [str(p) for p in units_pairs[take]], [str(p) for p in units_posts[take]]
 
 
 def build_plan(solutions: list[Solution], posts_per_cluster: int, seed: int,
-               calibration_clusters: int = 0) -> Plan:
-    """The sampling plan of a round (pure: reads parquet, writes nothing)."""
+               calibration_clusters: int = 0, secret: str = "") -> Plan:
+    """The sampling plan of a round (pure: reads parquet, writes nothing); ``secret`` is the
+    round's ``sampling_secret``."""
     if posts_per_cluster < 1:
         raise SamplingError("posts per cluster must be at least 1")
     solutions = sorted(solutions, key=lambda s: (s.run_id, s.solution_id))
@@ -128,7 +151,7 @@ def build_plan(solutions: list[Solution], posts_per_cluster: int, seed: int,
             for label in np.unique(labels[labels >= 0]):
                 members = np.flatnonzero(labels == label)
                 pairs, posts = sample_cluster(seed, s.solution_id, int(label), pair_ids[members],
-                                              post_ids[members], posts_per_cluster)
+                                              post_ids[members], posts_per_cluster, secret)
                 n_posts = len(set(post_ids[members].tolist()))
                 if n_posts < posts_per_cluster:
                     entry["small_clusters"].append({"cluster": int(label), "posts": n_posts})
@@ -137,7 +160,7 @@ def build_plan(solutions: list[Solution], posts_per_cluster: int, seed: int,
                 entry["clusters"] += 1
                 entry["posts"] += len(pairs)
             plan.report["solutions"].append(entry)
-    order = np.random.default_rng([int(seed) & 0xFFFFFFFF, INTERLEAVE_STREAM]).permutation(
+    order = np.random.default_rng(round_entropy(seed, secret, INTERLEAVE_STREAM)).permutation(
         len(plan.clusters))
     plan.clusters = [plan.clusters[i] for i in order]
     for position, cluster in enumerate(plan.clusters):
@@ -232,10 +255,12 @@ def create_round(project, solutions, *, name: str, created_by=None, posts_per_cl
         raise SamplingError("all solutions of a round must cluster the same data set")
     if any(s.run.status != "succeeded" for s in solutions):
         raise SamplingError("solutions must come from finished runs")
-    plan = build_plan(solutions, posts_per_cluster, seed, calibration_clusters)
+    secret = new_sampling_secret()
+    plan = build_plan(solutions, posts_per_cluster, seed, calibration_clusters, secret)
     with transaction.atomic():
         round = ValidationRound.objects.create(
             project=project, name=name, dataset_id=datasets.pop(), seed=seed,
+            sampling_secret=secret,
             posts_per_cluster=posts_per_cluster, calibration_clusters=calibration_clusters,
             overlap=overlap, created_by=created_by)
         round.solutions.set(solutions)

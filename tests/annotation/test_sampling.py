@@ -47,8 +47,11 @@ def test_same_seed_same_plan_and_every_cluster(project, solutions, pairs_frame):
 def test_persisted_plan_is_reproducible(project, solutions, users):
     r1 = create_round(project, solutions, name="one", seed=11, posts_per_cluster=4)
     r2 = create_round(project, solutions, name="two", seed=11, posts_per_cluster=4)
-    assert _db_plan(r1) == _db_plan(r2)
-    assert _db_plan(r1) == [tuple(c) for c in build_plan(solutions, 4, 11, 10).signature()]
+    # same seed, but each round mixes its own server-side secret in: different plans
+    assert r1.sampling_secret != r2.sampling_secret and _db_plan(r1) != _db_plan(r2)
+    # the PI reproduces a round's plan from its seed and secret
+    assert _db_plan(r1) == [tuple(c) for c in build_plan(
+        solutions, 4, 11, 10, secret=r1.sampling_secret).signature()]
     # public ids are random, unique, and spell no method / K
     ids = list(ClusterSample.objects.values_list("public_id", flat=True)) + list(
         SampledPost.objects.values_list("public_id", flat=True))

@@ -130,7 +130,9 @@ def provenance(inputs: ExportInputs, files_note: str = "") -> dict:
                                                 "k": s.k, "space": s.space, "metrics": s.metrics}
                                 for s in inputs.scores.solutions if s.run_id == r.run.pk}}
                  for r in inputs.runs],
+        # seed + sampling secret reproduce the round's plan (annotation.services.sampling)
         "rounds": [{"round_id": r.pk, "name": r.name, "seed": r.seed,
+                    "sampling_secret": r.sampling_secret,
                     "posts_per_cluster": r.posts_per_cluster,
                     "calibration_clusters": r.calibration_clusters, "overlap": r.overlap,
                     "status": r.status, "created_at": r.created_at.isoformat(),
