@@ -19,6 +19,7 @@ from django.utils import timezone
 from clustering_engine.errors import EngineError
 
 from ..models import Dataset, EngineRun, Project, RunStatus
+from . import sharded_embedding, task_names
 from .run_config import engine_config, normalise_options
 from .run_outputs import store_run_outputs
 from .storage import run_output_dir
@@ -60,19 +61,15 @@ def dispatch_on_commit(run_id: int) -> None:
 
 
 def _dispatch(run_id: int) -> None:
-    from ..tasks import run_engine
-
-    if settings.DIPTYCH_RUNS_IN_THREAD and run_engine.app.conf.task_always_eager:
+    if settings.DIPTYCH_RUNS_IN_THREAD and task_names.no_broker():
         threading.Thread(target=_run_in_thread, args=(run_id,), name=f"engine-run-{run_id}",
                          daemon=True).start()
         return
-    from . import sharded_embedding
-
     run = EngineRun.objects.select_related("dataset").filter(pk=run_id).first()
     if run is not None and sharded_embedding.should_shard(run):
         sharded_embedding.dispatch(run_id)  # shards through Celery, then run_engine (a chord)
         return
-    result = run_engine.delay(run_id)
+    result = task_names.task(task_names.RUN_ENGINE, run_id).apply_async()
     EngineRun.objects.filter(pk=run_id).update(celery_task_id=result.id or "")
 
 

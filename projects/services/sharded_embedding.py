@@ -43,8 +43,10 @@ from django.db.models.functions import Concat, Right
 from django.utils import timezone
 
 from clustering_engine.errors import EngineError
+from clustering_engine.spec import models_for
 
 from ..models import EmbeddingShard, EngineRun, RunStatus
+from . import task_names
 from .run_config import engine_config
 
 log = logging.getLogger(__name__)
@@ -77,11 +79,9 @@ def shard_counts(run_id: int) -> tuple[int, int]:
 def dispatch(run_id: int) -> str:
     """Send the planning task; the engine task id is fixed now so the chord's body can claim
     the run. Returns the engine task id (stored on the run)."""
-    from ..tasks import plan_embedding
-
     engine_task_id = str(uuid.uuid4())
     EngineRun.objects.filter(pk=run_id).update(celery_task_id=engine_task_id)
-    plan_embedding.apply_async((run_id, engine_task_id))
+    task_names.task(task_names.PLAN_EMBEDDING, run_id, engine_task_id).apply_async()
     return engine_task_id
 
 
@@ -101,8 +101,6 @@ def _fail(run_id: int, message: str) -> None:
 def plan_and_dispatch(run_id: int, engine_task_id: str) -> str:
     """Claim a queued run, plan its shards, and launch chord(shards) -> run_engine."""
     from celery import chord
-
-    from ..tasks import embed_shard, run_engine
 
     claimed = EngineRun.objects.filter(pk=run_id, status=RunStatus.QUEUED, cancel_requested=False,
                                        celery_task_id=engine_task_id).update(
@@ -134,23 +132,15 @@ def plan_and_dispatch(run_id: int, engine_task_id: str) -> str:
     _append_log(run_id, f"[{timezone.now():%H:%M:%S}] embedding in {len(shards)} shards of "
                         f"{shard_size()} pairs ({len(shards) - len(pending)} already done) on "
                         f"queue {settings.DIPTYCH_EMBEDDING_QUEUE}")
-    body = run_engine.si(run_id).set(task_id=engine_task_id)
+    body = task_names.task(task_names.RUN_ENGINE, run_id).set(task_id=engine_task_id)
     if pending:
-        header = [embed_shard.si(run_id, i).set(queue=settings.DIPTYCH_EMBEDDING_QUEUE)
-                  for i in pending]
+        header = [task_names.task(task_names.EMBED_SHARD, run_id, i).set(
+            queue=settings.DIPTYCH_EMBEDDING_QUEUE) for i in pending]
         chord(header)(body)
     else:
         body.apply_async()
     update_progress(run_id)  # leaves the "planning" stage: a redelivery will not plan again
     return "dispatched"
-
-
-def _models(config) -> list[tuple[str, str]]:
-    """(embedder spec, what it embeds: "text" | "image" | "both") the run's embed stage uses."""
-    models = [(config.text_model, "text"), (config.image_model, "image")]
-    if "joint" in config.grid.methods and config.joint_model.startswith("clip:"):
-        models.append((config.joint_model, "both"))
-    return models
 
 
 def plan_shards(run: EngineRun) -> list[EmbeddingShard]:
@@ -283,7 +273,7 @@ def _embed_items(run: EngineRun, shard: EmbeddingShard, heartbeat) -> tuple[int,
     images = items[items["kind"] == "image"]
     cache = EmbeddingCache(settings.DIPTYCH_EMBEDDING_CACHE)
     embedded = failed = 0
-    for spec, what in _models(config):
+    for spec, what in models_for(config):   # the models the run's embed stage will use
         embedder = _embedder(spec)
         if what in ("text", "both"):
             key = model_key(embedder, "text")

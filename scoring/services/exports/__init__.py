@@ -11,6 +11,7 @@ import tempfile
 import traceback
 from pathlib import Path
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -19,6 +20,9 @@ from ...models import ExportJob
 from .builder import build_bundle
 from .reader import read_export_inputs
 from .writer import write_bundle, zip_folder
+
+# Sent by name: services never import scoring.tasks (registered in ScoringConfig.ready).
+EXPORT_TASK = "scoring.build_export"
 
 
 def export_folder(project_id: int) -> Path:
@@ -32,9 +36,7 @@ def start_export(project, user) -> ExportJob:
 
 
 def _dispatch(job_id: int) -> None:
-    from ...tasks import build_export
-
-    build_export.delay(job_id)
+    current_app.tasks[EXPORT_TASK].delay(job_id)
 
 
 def _update(job: ExportJob, **fields) -> None:
