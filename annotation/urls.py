@@ -4,13 +4,14 @@ Coder URLs carry only public ids: /code/c/<cluster public id>/<pass>/.
 """
 from django.urls import include, path
 
-from . import api, views
+from . import api, image_views, views
 
 page_patterns = [
     path("", views.my_work, name="my-work"),
     path("rounds/<int:pk>/", views.coder_round, name="coder-round"),
     path("c/<str:public_id>/", views.code_cluster, name="code-cluster"),
     path("c/<str:public_id>/<str:pass_name>/", views.code_pass, name="code-pass"),
+    path("i/<str:public_id>/", image_views.coder_image, name="coder-image"),
     # PI pages
     path("projects/<int:pk>/rounds/", views.round_list, name="round-list"),
     path("projects/<int:pk>/rounds/new/", views.round_new, name="round-new"),

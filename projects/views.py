@@ -109,8 +109,9 @@ def dataset_detail(request, pk):
 
 @login_required
 def dataset_image(request, pk, path):
-    # Any member (coders included) may see the project's images; nothing else is revealed.
-    dataset = access.get_visible_or_404(access.member_datasets(request.user), pk=pk)
+    # PIs and viewers only: the path is the original file name, which can give away the event or
+    # the label. Coders get images by opaque id (annotation.image_views).
+    dataset = access.get_visible_or_404(access.visible_datasets(request.user), pk=pk)
     size = request.GET.get("size", "thumb")
     try:
         file = image_path(dataset, path) if size == "full" else thumbnail(dataset, path, size)

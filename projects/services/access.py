@@ -1,9 +1,10 @@
 """Who may see and do what in a project.
 
 Roles: the PI owns the project (imports, runs, members); a viewer reads everything; a coder
-reaches only the coding work (the annotation app) and images, never engine internals (runs,
-solutions, clusters, method or K). Objects of projects a user is not a member of behave as
-absent: every lookup goes through ``visible_*`` querysets, so the answer is 404, not 403.
+reaches only the coding work (the annotation app) and the images of posts assigned to them (by
+opaque id), never engine internals (runs, solutions, clusters, method or K). Objects of
+projects a user is not a member of behave as absent: every lookup goes through ``visible_*``
+querysets, so the answer is 404, not 403.
 """
 from __future__ import annotations
 
@@ -26,11 +27,6 @@ def member_project_ids(user, roles=None):
 
 def visible_projects(user):
     return Project.objects.filter(pk__in=member_project_ids(user))
-
-
-def member_datasets(user):
-    """Data sets of every project the user belongs to, coders included (for images only)."""
-    return Dataset.objects.filter(project__in=member_project_ids(user))
 
 
 def visible_datasets(user):

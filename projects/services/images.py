@@ -29,12 +29,14 @@ def image_path(dataset: Dataset, relative: str) -> Path:
 
 
 def thumbnail(dataset: Dataset, relative: str, size: str = "thumb") -> Path:
-    """A cached JPEG thumbnail (created on first request; an atomic rename avoids torn files)."""
+    """A cached JPEG thumbnail without metadata (created on first request; an atomic rename
+    avoids torn files)."""
     if size not in THUMBNAIL_SIZES:
         raise ImageNotFound(relative)
     source = image_path(dataset, relative)
     stat = source.stat()
-    key = hashlib.sha256(f"{source}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:32]
+    # "v2": thumbnails made before metadata was stripped are not reused.
+    key = hashlib.sha256(f"v2|{source}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:32]
     target = thumbnails_root() / f"dataset-{dataset.pk}" / size / f"{key}.jpg"
     if target.exists():
         return target
@@ -46,7 +48,9 @@ def thumbnail(dataset: Dataset, relative: str, size: str = "thumb") -> Path:
             img.thumbnail((pixels, pixels))
             fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
             with os.fdopen(fd, "wb") as out:
-                img.convert("RGB").save(out, "JPEG", quality=85)
+                rgb = img.convert("RGB")
+                rgb.info.clear()   # no EXIF, comment or ICC text travels to the thumbnail
+                rgb.save(out, "JPEG", quality=85)
     except (OSError, ValueError, Image.DecompressionBombError):
         raise ImageNotFound(relative) from None
     os.replace(tmp, target)

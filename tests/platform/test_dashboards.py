@@ -47,7 +47,7 @@ def pages(run):
 @pytest.mark.parametrize("role,visible", [
     ("pi", {"dashboard", "gallery", "run", "status", "figure", "compare", "dataset", "image"}),
     ("viewer", {"dashboard", "gallery", "run", "status", "figure", "compare", "dataset", "image"}),
-    ("coder", {"image"}),   # coders see the project's images, never engine internals
+    ("coder", set()),   # coders see images only by opaque id, never engine internals
     ("outsider", set()),
 ])
 def test_page_access_by_role(client, users, stored_run, role, visible):

@@ -1,0 +1,133 @@
+"""Blinding against a curious coder: what a coder can learn from rerunning, from image URLs and
+files, from the codebook and from the API (one test per finding)."""
+from __future__ import annotations
+
+import io
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from PIL import Image
+
+pytestmark = pytest.mark.django_db
+
+
+def _complete_pass(sample, coder, pass_name, theme_name="Shared theme"):
+    from annotation.services.coding import get_or_create_theme, save_cluster_code, save_post_code
+
+    theme = get_or_create_theme(sample.round.project, pass_name, theme_name, coder)
+    for post in sample.posts.all():
+        save_post_code(post, coder, pass_name, theme, None)
+    save_cluster_code(sample, coder, pass_name, theme, None)
+
+
+def _coder_sample(validation_round, coder):
+    return validation_round.samples.filter(assignments__coder=coder).order_by("order").first()
+
+
+# ---------------------------------------------------------------- 2. file names and EXIF
+
+def test_coders_get_images_by_opaque_id_without_file_names_or_metadata(
+        validation_round, users, tmp_path):
+    """The original path (``images/boston_fake_15.jpg``) gives away event and label: it must not
+    reach a coder in any URL, header, alt text or JSON, nor in the image's metadata."""
+    coder = users["coder"]
+    sample = _coder_sample(validation_round, coder)
+    posts = [p for p in sample.posts.all() if p.image]
+    assert posts
+    # The round's images, copied with the original name written into EXIF and a JPEG comment.
+    dataset = validation_round.dataset
+    root = tmp_path / "images-root"
+    for post in posts:
+        target = root / post.image
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with Image.open(Path(dataset.images_root) / post.image) as img:
+            exif = Image.Exif()
+            exif[0x010E] = post.image          # ImageDescription
+            exif[0x013B] = "photographer"      # Artist
+            img.convert("RGB").save(target, "JPEG", exif=exif.tobytes(),
+                                    comment=post.image.encode())
+    dataset.images_root = str(root)
+    dataset.save(update_fields=["images_root"])
+    _complete_pass(sample, coder, "text")
+
+    client = Client()
+    client.force_login(coder)
+    page = client.get(reverse("annotation:code-pass", args=[sample.public_id, "image"]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    state = client.get(reverse("annotation-api:cluster-state", args=[sample.public_id]))
+    sources = re.findall(r'(?:src|data-zoom)="([^"]+)"', html)
+    image_urls = [u for u in sources if "/static/" not in u]
+    assert len(image_urls) == 2 * len(posts)
+    names = {Path(p.image).name for p in posts} | {Path(p.image).stem for p in posts}
+    for text in (html, state.content.decode()):
+        assert "images/" not in text
+        assert not [n for n in names if n in text]
+    for url in image_urls:
+        assert re.fullmatch(r"/code/i/P[0-9A-Z]+/\?size=(thumb|medium)", url), url
+        response = client.get(url)
+        assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
+        headers = " ".join(f"{k}: {v}" for k, v in response.headers.items())
+        assert not [n for n in names if n in headers] and "filename" not in headers
+        body = response.content
+        assert not [n for n in names if n.encode() in body] and b"photographer" not in body
+        with Image.open(io.BytesIO(body)) as img:
+            assert not img.getexif() and "comment" not in img.info and "exif" not in img.info
+    # The path-based image URL is for PIs and viewers: a coder who guesses a path gets 404.
+    guessed = reverse("projects:dataset-image", args=[dataset.pk, posts[0].image])
+    assert client.get(guessed).status_code == 404
+    # The original file is never sent to a coder.
+    assert client.get(image_urls[0].split("?")[0] + "?size=full").status_code == 404
+    shutil.rmtree(root)
+
+
+# ---------------------------------------------------------------- 1c. rerunning the sampling
+
+def _stored_plan(validation_round):
+    return [(s.solution.solution_id, s.cluster_label, s.order, s.is_calibration,
+             tuple(s.posts.order_by("position").values_list("pair_id", flat=True)))
+            for s in validation_round.samples.select_related("solution").order_by("order")]
+
+
+def test_a_second_account_cannot_reproduce_another_rounds_plan(validation_round, solutions,
+                                                                 users):
+    """The attack: rerun the same data with the round's seed and settings (everything a coder can
+    find out) and map the blinded clusters back by their order and posts. With a per-round
+    server-side secret the replay maps next to nothing; the PI, who sees the secret, reproduces
+    the plan exactly."""
+    from annotation.services.sampling import build_plan
+
+    stored = _stored_plan(validation_round)
+    replay = [tuple(c) for c in build_plan(
+        solutions, validation_round.posts_per_cluster, validation_round.seed,
+        validation_round.calibration_clusters).signature()]
+    mapped = sum(a == b for a, b in zip(stored, replay))
+    assert replay != stored and mapped < len(stored), f"{mapped} of {len(stored)} clusters mapped"
+    # The PI's reproduction: seed + the round's secret.
+    secret = validation_round.sampling_secret
+    assert len(secret) == 64
+    assert [tuple(c) for c in build_plan(
+        solutions, validation_round.posts_per_cluster, validation_round.seed,
+        validation_round.calibration_clusters, secret).signature()] == stored
+    # The secret is the PI's: in the PI's round API and page, nowhere a coder looks.
+    pi, coder = Client(), Client()
+    pi.force_login(users["pi"])
+    coder.force_login(users["coder"])
+    assert pi.get(reverse("annotation-api:round-detail",
+                          args=[validation_round.pk])).json()["sampling_secret"] == secret
+    assert secret in pi.get(reverse("annotation:round-manage",
+                                    args=[validation_round.pk])).content.decode()
+    sample = _coder_sample(validation_round, users["coder"])
+    for url in (reverse("annotation:my-work"),
+                reverse("annotation:coder-round", args=[validation_round.pk]),
+                reverse("annotation:code-pass", args=[sample.public_id, "text"]),
+                reverse("annotation-api:assignments"), reverse("annotation-api:rounds"),
+                reverse("annotation-api:cluster-state", args=[sample.public_id])):
+        response = coder.get(url)
+        assert response.status_code == 200 and secret not in response.content.decode(), url
+    assert coder.get(reverse("annotation-api:round-detail",
+                             args=[validation_round.pk])).status_code == 404
