@@ -11,47 +11,64 @@ c-TF-IDF (Grootendorst 2022, BERTopic)
     * Ranking: score descending, then term ascending (deterministic). A class with no words
       left after cleaning gets an empty list.
     * Cleaning: URLs (``http(s)://``, ``www.``, the escaped ``http: \\/\\/`` of scraped tweets,
-      bare short links such as ``t.co/x``) and @mentions removed, ``#`` dropped from
-      hashtags (the word stays), lower-cased; tokens are kept when they have at least 2
-      characters and are not digits only or stop words.
-    * Language: ``"auto"`` looks at the whole corpus: if CJK characters make up at least 10% of
-      the letters (CJK + Latin), it is ``"zh"``, else ``"en"``. ``"zh"`` tokenises with jieba
-      (precise mode; Latin words inside Chinese text survive as words), ``"en"`` with a Unicode
-      word regex. ``"zh"`` uses the Chinese and the English stop words (tweets mix both).
-    * Stop words: built-in short lists in ``clustering_engine/stopwords/{en,zh}.txt`` plus
+      bare short links such as ``t.co/x``), "RT" before a mention and @mentions removed,
+      ``#`` dropped from hashtags (the word stays), lower-cased; tokens are kept when they
+      have at least 2 characters and are not digits only or stop words.
+    * Tokeniser: ``"auto"`` looks at the whole corpus: if CJK characters make up at least 10% of
+      the letters (CJK + Latin), texts are tokenised with jieba (precise mode; Latin words
+      inside Chinese text survive as words), else with a Unicode word regex (any alphabetic
+      language). An explicit language ``"zh"`` uses jieba, any other code the regex.
+    * Stop words: the maintained lists of ``stopwordsiso`` (stopwords-iso, ISO 639-1 codes),
+      for every language found in the corpus: ``py3langid`` classifies each text (at most
+      ``LANGUAGE_SAMPLE`` texts, evenly spaced, so the cost stays bounded), and a language
+      counts when it is the language of at least ``MIN_LANGUAGE_SHARE`` of them (our
+      convention: one tweet in a hundred; single misclassified short texts do not add a
+      list). English is always included (tweets in every language borrow English words and
+      hashtags). An explicit ``language`` uses that language's list (and English). Plus
       ``stop_words``: a path to a UTF-8 file (one word per line, ``#`` comments) or an
-      iterable of words; ``builtin_stop_words=False`` drops the built-in lists.
+      iterable of words; ``builtin_stop_words=False`` drops the stopwords-iso lists.
 
 Representatives
     * Per cluster: the ``max(1, ceil(share * size))`` points closest (Euclidean) to the cluster
-      mean are candidates (distance ties: input row order); ``min(n, candidates)`` of them are
-      drawn without replacement and returned closest first.
+      mean are candidates (distance ties: input row order); they are visited in a seeded random
+      order and ``min(n, candidates)`` are kept, returned closest first.
+    * Distinct content is preferred: given ``image_keys`` and/or ``texts``, a candidate whose
+      image key or normalised text (``normalise_for_duplicates``: URLs, @mentions and a
+      leading "RT @user:" stripped, case and spaces folded) repeats one already kept is
+      skipped and counted in ``duplicates_skipped``. When the candidates hold too few
+      distinct posts, the rest of the cluster is searched in distance order; repeats are used
+      only when the whole cluster has too few distinct posts (never one whose image and text
+      both repeat a kept one).
     * Seeding is per cluster (``seed`` and the label), so a cluster's draw does not depend on
       which other clusters exist.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
 import re
 import zlib
 from collections import Counter
-from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
 
 NOISE = -1
-LANGUAGES = ("auto", "en", "zh")
+AUTO = "auto"
 CJK_SHARE_FOR_CHINESE = 0.10
-STOPWORDS_DIR = Path(__file__).with_name("stopwords")
+MIN_LANGUAGE_SHARE = 0.01   # our convention: a language counts from 1 text in 100
+LANGUAGE_SAMPLE = 5000      # texts classified at most (evenly spaced: deterministic)
+ALWAYS_STOP_LANGUAGES = ("en",)
 
 # URLs, also as scraped tweets mangle them ("http: \/\/t.co\/x") and bare short links.
 _URL = re.compile(r"(?:https?:\s*(?:\\?/){2}|www\.)\S+"
                   r"|\b[\w-]+(?:\.[\w-]+)*\.(?:co|com|org|net|ly|me|io|gl)\\?/\S*",
                   re.IGNORECASE)
 _MENTION = re.compile(r"@\w+")
+_RETWEET = re.compile(r"^\s*(?:RT\b[\s:]*)+", re.IGNORECASE)
+_RETWEET_MARK = re.compile(r"\bRT\b:?(?=\s*@\w)", re.IGNORECASE)   # "RT @user", anywhere
 _CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_CHAR = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
@@ -72,18 +89,28 @@ def read_word_file(path: str | os.PathLike) -> set[str]:
     return words
 
 
-def load_builtin_stop_words(language: str) -> frozenset[str]:
-    """Built-in list for ``"en"``; for ``"zh"`` the Chinese and the English lists."""
-    if language not in ("en", "zh"):
-        raise ValueError(f"no built-in stop words for language {language!r}")
-    words = read_word_file(STOPWORDS_DIR / "en.txt")
-    if language == "zh":
-        words |= read_word_file(STOPWORDS_DIR / "zh.txt")
+def _check_language(language: str) -> None:
+    import stopwordsiso
+
+    if language != AUTO and not stopwordsiso.has_lang(language):
+        raise ValueError(f"language must be 'auto' or an ISO 639-1 code with a stopwords-iso "
+                         f"list (e.g. 'en', 'es', 'zh'), got {language!r}")
+
+
+def load_builtin_stop_words(language: str | Iterable[str]) -> frozenset[str]:
+    """The stopwords-iso lists of ``language`` (one code or several) plus English."""
+    import stopwordsiso
+
+    codes = [language] if isinstance(language, str) else list(language)
+    words: set[str] = set()
+    for code in sorted(set(codes) | set(ALWAYS_STOP_LANGUAGES)):
+        _check_language(code)
+        words |= {w.lower() for w in stopwordsiso.stopwords(code)}
     return frozenset(words)
 
 
-def _stop_word_set(language: str, stop_words, use_builtin: bool) -> frozenset[str]:
-    words = set(load_builtin_stop_words(language)) if use_builtin else set()
+def _stop_word_set(languages, stop_words, use_builtin: bool) -> frozenset[str]:
+    words = set(load_builtin_stop_words(languages)) if use_builtin else set()
     if stop_words is None:
         pass
     elif isinstance(stop_words, (str, os.PathLike)):
@@ -94,15 +121,24 @@ def _stop_word_set(language: str, stop_words, use_builtin: bool) -> frozenset[st
 
 
 def clean_text(text) -> str:
-    """Strip URLs and @mentions, drop ``#`` from hashtags; None/NaN become ``""``."""
+    """Strip URLs, "RT" retweet marks and @mentions, drop ``#`` from hashtags; None/NaN
+    become ``""``."""
     if text is None or (isinstance(text, float) and math.isnan(text)):
         return ""
-    text = _MENTION.sub(" ", _URL.sub(" ", str(text)))
+    text = _MENTION.sub(" ", _RETWEET_MARK.sub(" ", _URL.sub(" ", str(text))))
     return text.replace("#", " ").replace("\uff03", " ")
 
 
+def normalise_for_duplicates(text) -> str:
+    """The text two posts must share to count as the same: a leading "RT @user:", URLs and
+    @mentions stripped, case folded, spaces collapsed (``""`` for None/NaN)."""
+    text = _RETWEET.sub("", clean_text(text).strip())
+    return " ".join(text.casefold().split()).strip(" :-\u2013\u2014")
+
+
 def detect_language(texts: Iterable) -> str:
-    """``"zh"`` if CJK characters are at least 10% of the letters of the corpus, else ``"en"``."""
+    """Tokeniser of a corpus: ``"zh"`` if CJK characters are at least 10% of its letters,
+    else ``"en"`` (the word regex, right for any alphabetic language)."""
     cjk = latin = 0
     for text in texts:
         cleaned = clean_text(text)
@@ -113,6 +149,32 @@ def detect_language(texts: Iterable) -> str:
     return "zh" if cjk / (cjk + latin) >= CJK_SHARE_FOR_CHINESE else "en"
 
 
+def detect_languages(texts: Sequence, min_share: float = MIN_LANGUAGE_SHARE,
+                     max_texts: int = LANGUAGE_SAMPLE) -> list[str]:
+    """ISO 639-1 codes that py3langid gives to at least ``min_share`` of the (cleaned,
+    non-empty) texts and that stopwords-iso has a list for, most frequent first."""
+    import py3langid
+    import stopwordsiso
+
+    cleaned = [c for c in (" ".join(clean_text(t).split()) for t in texts) if c]
+    if not cleaned:
+        return []
+    if len(cleaned) > max_texts:
+        cleaned = [cleaned[i] for i in np.linspace(0, len(cleaned) - 1, max_texts).astype(int)]
+    counts = Counter(py3langid.classify(text)[0] for text in cleaned)
+    floor = max(1, math.ceil(min_share * len(cleaned) - 1e-9))
+    return [code for code, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+            if count >= floor and stopwordsiso.has_lang(code)]
+
+
+def stop_word_languages(texts: Sequence, language: str = AUTO) -> list[str]:
+    """The languages whose stopwords-iso lists describe ``texts``: the detected ones (plus
+    English) for ``"auto"``, else ``language`` (plus English); sorted."""
+    _check_language(language)
+    found = detect_languages(texts) if language == AUTO else [language]
+    return sorted(set(found) | set(ALWAYS_STOP_LANGUAGES))
+
+
 def _jieba():
     import jieba
 
@@ -121,14 +183,10 @@ def _jieba():
 
 
 def tokenize(text, language: str, stop_words: frozenset[str] = frozenset()) -> list[str]:
-    """Cleaned, lower-cased tokens of one text (``language`` is ``"en"`` or ``"zh"``)."""
+    """Cleaned, lower-cased tokens of one text: jieba for ``"zh"``, the word regex for any
+    other language code."""
     cleaned = clean_text(text).lower()
-    if language == "zh":
-        raw = _jieba().lcut(cleaned)
-    elif language == "en":
-        raw = _WORD.findall(cleaned)
-    else:
-        raise ValueError(f"language must be 'en' or 'zh' here, got {language!r}")
+    raw = _jieba().lcut(cleaned) if language == "zh" else _WORD.findall(cleaned)
     tokens = []
     for token in raw:
         token = token.strip()
@@ -144,18 +202,20 @@ def tokenize(text, language: str, stop_words: frozenset[str] = frozenset()) -> l
 # c-TF-IDF
 # --------------------------------------------------------------------------------------------
 
-def tokenize_corpus(texts: Sequence, language: str = "auto", stop_words=None, *,
-                    builtin_stop_words: bool = True) -> list[list[str]]:
-    """Tokens of every text, with one language for the corpus; pass the result to
-    ``ctfidf_terms(..., tokens=...)`` to describe many clusterings of the same texts without
-    tokenising them again (jieba is the slow part on large Chinese corpora)."""
+def tokenize_corpus(texts: Sequence, language: str = AUTO, stop_words=None, *,
+                    builtin_stop_words: bool = True,
+                    languages: Sequence[str] | None = None) -> list[list[str]]:
+    """Tokens of every text, with one tokeniser and one stop-word set for the corpus; pass
+    the result to ``ctfidf_terms(..., tokens=...)`` to describe many clusterings of the same
+    texts without tokenising them again (jieba is the slow part on large Chinese corpora).
+    ``languages``: the stop-word languages when already known (``stop_word_languages``)."""
     texts = list(texts)
-    if language not in LANGUAGES:
-        raise ValueError(f"language must be one of {LANGUAGES}, got {language!r}")
-    if language == "auto":
-        language = detect_language(texts)
-    stops = _stop_word_set(language, stop_words, builtin_stop_words)
-    return [tokenize(text, language, stops) for text in texts]
+    _check_language(language)
+    if languages is None and builtin_stop_words:
+        languages = stop_word_languages(texts, language)
+    tokeniser = detect_language(texts) if language == AUTO else language
+    stops = _stop_word_set(languages or (), stop_words, builtin_stop_words)
+    return [tokenize(text, tokeniser, stops) for text in texts]
 
 
 def ctfidf_terms(texts: Sequence, labels, top_n: int = 10, language: str = "auto",
@@ -169,10 +229,10 @@ def ctfidf_terms(texts: Sequence, labels, top_n: int = 10, language: str = "auto
     texts : sequence of str (None/NaN allowed: empty)
     labels : array-like, same length; ``-1`` (noise) is excluded.
     top_n : int
-    language : {"auto", "en", "zh"}
-    stop_words : None, path to a word file, or iterable of words (added to the built-ins).
+    language : "auto" or an ISO 639-1 code with a stopwords-iso list
+    stop_words : None, path to a word file, or iterable of words (added to stopwords-iso's).
     builtin_stop_words : bool
-        Use the built-in list(s) of the language.
+        Use the stopwords-iso lists of the detected (or given) language(s).
     tokens : optional, from ``tokenize_corpus``: the texts already tokenised (then
         ``language`` and the stop-word options are not used again).
 
@@ -187,17 +247,16 @@ def ctfidf_terms(texts: Sequence, labels, top_n: int = 10, language: str = "auto
         raise ValueError(f"texts ({len(texts)}) and labels ({labels.shape}) differ in length")
     if top_n < 1:
         raise ValueError("top_n must be >= 1")
-    if language not in LANGUAGES:
-        raise ValueError(f"language must be one of {LANGUAGES}, got {language!r}")
+    _check_language(language)
     keep = labels != NOISE
     if tokens is None:
         kept_texts = [t for t, k in zip(texts, keep) if k]
-        if language == "auto":
-            language = detect_language(kept_texts)
-        stops = _stop_word_set(language, stop_words, builtin_stop_words)
+        languages = (stop_word_languages(kept_texts, language) if builtin_stop_words else ())
+        stops = _stop_word_set(languages, stop_words, builtin_stop_words)
+        tokeniser = detect_language(kept_texts) if language == AUTO else language
 
         def tokens_of(idx):
-            return tokenize(texts[idx], language, stops)
+            return tokenize(texts[idx], tokeniser, stops)
     else:
         if len(tokens) != len(texts):
             raise ValueError(f"tokens ({len(tokens)}) and texts ({len(texts)}) differ in length")
@@ -239,13 +298,64 @@ def _label_seed(seed: int, label) -> np.random.Generator:
         [int(seed) & 0xFFFFFFFF, zlib.crc32(str(label).encode("utf-8"))]))
 
 
-def representatives(X, labels, share: float = 0.10, n: int = 5, seed: int = 0
-                    ) -> dict[object, list[int]]:
-    """Seeded random draw of ``n`` rows among the ``share`` closest to each cluster's mean.
+def prefer_distinct(order: Sequence[int], n: int, image_keys: Sequence | None = None,
+                    texts: Sequence | None = None, fallback: Sequence[int] = ()
+                    ) -> tuple[list[int], int]:
+    """Up to ``n`` of the rows in ``order`` (then ``fallback``), skipping any whose image key
+    or normalised text repeats one already kept; repeats fill the remaining places only when
+    too few distinct rows exist (never a row whose image and text both repeat a kept one).
 
-    Returns
-    -------
-    dict label -> row indices into ``X`` (closest to the centre first); noise excluded.
+    Returns (kept rows in visiting order, number of rows skipped as duplicates of kept ones).
+    The coders' sampling uses the same rule, so galleries and samples agree on "distinct".
+    """
+    def image_of(row):
+        return None if image_keys is None else image_keys[row]
+
+    text_of = (lambda row: None) if texts is None else (
+        lambda row: normalise_for_duplicates(texts[row]))
+    kept: list[int] = []
+    seen_images, seen_texts, seen_both = set(), set(), set()
+    skipped: list[int] = []
+
+    def keep(row):
+        img, txt = image_of(row), text_of(row)
+        kept.append(row)
+        seen_images.add(img)
+        seen_texts.add(txt)
+        seen_both.add((img, txt))
+
+    for row in list(order) + [r for r in fallback if r not in set(order)]:
+        if len(kept) >= n:
+            break
+        img, txt = image_of(row), text_of(row)
+        if (img is not None and img in seen_images) or (txt is not None and txt in seen_texts):
+            skipped.append(row)
+            continue
+        keep(row)
+    for row in skipped:   # too few distinct posts: partial repeats, never full ones
+        if len(kept) >= n:
+            break
+        if (image_of(row), text_of(row)) not in seen_both:
+            keep(row)
+    n_skipped = sum(1 for row in skipped if row not in set(kept))
+    return kept, n_skipped
+
+
+@dataclasses.dataclass
+class RepresentativeDraw:
+    """Representative rows per cluster and how many duplicates were passed over for each."""
+    rows: dict
+    duplicates_skipped: dict
+
+
+def draw_representatives(X, labels, share: float = 0.10, n: int = 5, seed: int = 0, *,
+                         image_keys: Sequence | None = None, texts: Sequence | None = None
+                         ) -> RepresentativeDraw:
+    """Seeded draw of ``n`` rows among the ``share`` closest to each cluster's mean,
+    preferring distinct images and texts (module docstring); noise excluded.
+
+    ``image_keys`` (e.g. image content hashes) and ``texts`` are row-aligned with ``X``.
+    Rows are returned closest to the centre first.
     """
     X = np.asarray(X)
     labels = np.asarray(labels)
@@ -255,15 +365,33 @@ def representatives(X, labels, share: float = 0.10, n: int = 5, seed: int = 0
         raise ValueError(f"share must be in (0, 1], got {share}")
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
-    out: dict[object, list[int]] = {}
+    for name, keys in (("image_keys", image_keys), ("texts", texts)):
+        if keys is not None and len(keys) != len(labels):
+            raise ValueError(f"{name} ({len(keys)}) and labels ({len(labels)}) differ in length")
+    rows_out: dict[object, list[int]] = {}
+    skipped_out: dict[object, int] = {}
     for cls in np.unique(labels[labels != NOISE]):
         rows = np.flatnonzero(labels == cls)
         points = np.asarray(X[rows], dtype=np.float64)
         diff = points - points.mean(axis=0)
-        order = np.argsort(np.einsum("ij,ij->i", diff, diff), kind="stable")
+        dist = np.einsum("ij,ij->i", diff, diff)
+        order = np.argsort(dist, kind="stable")
         # 1e-9 guards against share * size landing just above an integer (0.1 * 30).
         n_candidates = max(1, math.ceil(share * len(rows) - 1e-9))
-        draw = _label_seed(seed, cls.item()).choice(n_candidates, size=min(n, n_candidates),
-                                                    replace=False)
-        out[cls.item()] = [int(r) for r in rows[order[np.sort(draw)]]]
-    return out
+        visit = _label_seed(seed, cls.item()).permutation(n_candidates)
+        picked, n_skipped = prefer_distinct(
+            [int(rows[order[i]]) for i in visit], min(n, n_candidates), image_keys, texts,
+            fallback=[int(r) for r in rows[order[n_candidates:]]])
+        picked.sort(key=lambda r: (dist[np.searchsorted(rows, r)], r))
+        rows_out[cls.item()] = picked
+        skipped_out[cls.item()] = n_skipped
+    return RepresentativeDraw(rows_out, skipped_out)
+
+
+def representatives(X, labels, share: float = 0.10, n: int = 5, seed: int = 0, *,
+                    image_keys: Sequence | None = None, texts: Sequence | None = None
+                    ) -> dict[object, list[int]]:
+    """``draw_representatives(...).rows``: dict label -> row indices into ``X`` (closest to
+    the centre first); noise excluded."""
+    return draw_representatives(X, labels, share, n, seed, image_keys=image_keys,
+                                texts=texts).rows
