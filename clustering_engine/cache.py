@@ -21,7 +21,6 @@ Design note - why this survives crashes and concurrent runs without locks:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -55,7 +54,7 @@ def model_key(embedder, kind: str = "") -> str:
     identity = "\0".join([str(embedder.model_id), str(embedder.version), kind])
     readable = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{embedder.name}-{kind}" if kind else embedder.name)
     readable = readable.strip("._-")[:48] or "model"
-    return f"{readable}-{hashlib.sha256(identity.encode()).hexdigest()[:16]}"
+    return f"{readable}-{text_sha256(identity)[:16]}"
 
 
 class _ModelIndex:

@@ -5,8 +5,9 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
+from . import spec
 from .errors import EngineError
-from .grid import DEFAULT_KS, GridConfig
+from .grid import GridConfig
 from .reduce import ReductionConfig
 
 if TYPE_CHECKING:   # the pipeline (and torch) load only when a run starts
@@ -36,20 +37,21 @@ def build_parser() -> argparse.ArgumentParser:
                                      description="Cluster text-image pairs three ways and score them.")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="embed, cluster over the grid, score, write OUT")
-    run.add_argument("--data", required=True, help="pairs table: .csv, .jsonl or .parquet")
+    run.add_argument("--data", required=True,
+                     help=f"pairs table: {spec.names(spec.EXTENSION_FORMATS)}")
     run.add_argument("--images", default=None, help="images root (default: the table's folder)")
     run.add_argument("--out", required=True, help="output folder")
-    run.add_argument("--text-model", default="use-multilingual")
-    run.add_argument("--image-model", default="efficientnet-lite0")
-    run.add_argument("--joint-model", default="rcca",
+    run.add_argument("--text-model", default=spec.DEFAULT_TEXT_MODEL)
+    run.add_argument("--image-model", default=spec.DEFAULT_IMAGE_MODEL)
+    run.add_argument("--joint-model", default=spec.DEFAULT_JOINT_MODEL,
                      help="'rcca' (offline space learned from the pairs) or 'clip:<spec>'")
-    run.add_argument("--joint-combine", choices=("concat", "mean"), default="concat")
-    run.add_argument("--methods", type=_names, default=("label", "vector", "joint"))
-    run.add_argument("--ks", type=_ints, default=DEFAULT_KS, help="K grid, e.g. 9,16,25")
-    run.add_argument("--algorithms", type=_names, default=("kmeans", "hdbscan"),
-                     help="kmeans, hdbscan, hdbscan_flat")
-    run.add_argument("--reduction", choices=("umap", "pca", "none"), default="umap")
-    run.add_argument("--n-components", type=int, default=50)
+    run.add_argument("--joint-combine", choices=spec.COMBINES, default=spec.DEFAULT_COMBINE)
+    run.add_argument("--methods", type=_names, default=spec.METHODS, help=spec.names(spec.METHODS))
+    run.add_argument("--ks", type=_ints, default=spec.DEFAULT_KS, help="K grid, e.g. 9,16,25")
+    run.add_argument("--algorithms", type=_names, default=spec.DEFAULT_ALGORITHMS,
+                     help=spec.names(spec.ALGORITHMS))
+    run.add_argument("--reduction", choices=spec.REDUCERS, default=spec.DEFAULT_REDUCER)
+    run.add_argument("--n-components", type=int, default=spec.DEFAULT_N_COMPONENTS)
     run.add_argument("--umap-neighbors", type=int, default=15)
     run.add_argument("--fit-sample", type=int, default=None,
                      help="fit the reducer on this many sampled pairs, transform the rest")
@@ -61,12 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--kmeans-n-init", type=int, default=3)
     run.add_argument("--modality-weights", type=_weights, default=(1.0, 1.0))
     run.add_argument("--threshold", type=float, default=0.01, help="marginal-gain threshold")
-    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--seed", type=int, default=spec.DEFAULT_SEED)
     run.add_argument("--device", default="auto")
     run.add_argument("--workers", type=int, default=2)
-    run.add_argument("--check-images", choices=("full", "header", "none"), default="full")
+    run.add_argument("--check-images", choices=spec.CHECK_MODES, default=spec.DEFAULT_CHECK_MODE)
     run.add_argument("--cache-dir", default=None)
-    run.add_argument("--figure-formats", type=_names, default=("png", "svg", "pdf"))
+    run.add_argument("--figure-formats", type=_names, default=spec.FIGURE_FORMATS)
     run.add_argument("--stop-words", default=None, help="extra stop words, one per line")
     sub.add_parser("models", help="list the embedders and whether they work offline here")
     return parser

@@ -16,8 +16,7 @@ import warnings
 import numpy as np
 
 from .errors import ConfigError
-
-ALGORITHMS = ("kmeans", "hdbscan", "hdbscan_flat")
+from .spec import ALGORITHMS
 
 
 @dataclasses.dataclass(frozen=True)

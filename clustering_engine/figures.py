@@ -6,8 +6,10 @@ global state, safe in worker processes, and the backend of a notebook is left al
 
 Conventions:
     * Fonts: DejaVu Sans, then the first installed CJK font among common ones (Noto CJK,
-      Source Han, WenQuanYi, SimHei, ...) as a per-glyph fallback. Without a CJK font,
-      Chinese text renders as boxes: no crash, and the "missing glyph" warnings are silenced.
+      Source Han, WenQuanYi, SimHei, ...) and an emoji outline font (Symbola) as per-glyph
+      fallbacks. Gallery texts and terms go through ``glyphs.drawable``: what no installed
+      font can draw (emoji without Symbola, Chinese without a CJK font) is written by name,
+      never as boxes; the "missing glyph" warnings are silenced.
     * ``None`` values (e.g. the first marginal gain, an S_Dbw that could not be computed) are
       skipped, never plotted as zero.
     * Gallery: an image path that is missing or unreadable becomes a grey placeholder tile
@@ -29,12 +31,15 @@ from matplotlib import font_manager
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from . import glyphs
+from .spec import FIGURE_FORMATS
+
 CJK_FONT_CANDIDATES = (
     "Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans SC", "Source Han Sans SC",
     "Source Han Sans CN", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "SimHei",
     "Microsoft YaHei", "PingFang SC", "Heiti SC", "Droid Sans Fallback", "AR PL UMing CN",
 )
-FORMATS = ("png", "svg", "pdf")
+FORMATS = FIGURE_FORMATS
 
 
 def cjk_font() -> str | None:
@@ -43,12 +48,16 @@ def cjk_font() -> str | None:
     return next((name for name in CJK_FONT_CANDIDATES if name in installed), None)
 
 
+def figure_fonts() -> list[str]:
+    """The sans-serif fallback list: DejaVu Sans, then a CJK and an emoji font if installed."""
+    return ["DejaVu Sans"] + [f for f in (cjk_font(), glyphs.emoji_font()) if f]
+
+
 @contextlib.contextmanager
 def _paper_style():
-    fallback = cjk_font()
     rc = {
         "font.family": "sans-serif",
-        "font.sans-serif": ["DejaVu Sans"] + ([fallback] if fallback else []),
+        "font.sans-serif": figure_fonts(),
         "font.size": 11, "axes.titlesize": 13, "axes.labelsize": 12,
         "xtick.labelsize": 10, "ytick.labelsize": 10, "legend.fontsize": 10,
         "axes.spines.top": False, "axes.spines.right": False,
@@ -222,6 +231,7 @@ def plot_cluster_gallery(clusters: Sequence[Mapping], n_images: int = 5, max_tex
     """
     if not clusters:
         raise ValueError("no clusters to draw")
+    fonts = figure_fonts()
     with _paper_style():
         n_rows = len(clusters)
         fig = Figure(figsize=(1.8 * n_images + 5.5, 2.0 * n_rows), layout="constrained")
@@ -250,10 +260,11 @@ def plot_cluster_gallery(clusters: Sequence[Mapping], n_images: int = 5, max_tex
                 header += f" \u2014 n = {int(size):,}"
             if share is not None:
                 header += f" ({100 * float(share):.1f}%)"
-            lines = [header, textwrap.fill("Terms: " + _term_text(cluster.get("top_terms")),
+            lines = [header, textwrap.fill("Terms: " + glyphs.drawable(
+                _term_text(cluster.get("top_terms")), fonts),
                                            70)]
             for text in list(cluster.get("texts") or [])[:max_texts]:
-                short = str(text).replace("\n", " ").strip()
+                short = glyphs.drawable(str(text).replace("\n", " ").strip(), fonts)
                 if len(short) > max_text_chars:
                     short = short[:max_text_chars - 1] + "\u2026"
                 lines.append(textwrap.fill("\u2022 " + short, 70))

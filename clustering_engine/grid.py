@@ -20,13 +20,10 @@ import numpy as np
 from . import metrics
 from .cluster import ClusterConfig, cluster
 from .errors import ConfigError
-from .methods import METHODS, combine_labels, split_k, vector_level_space
+from .methods import combine_labels, split_k, vector_level_space
 from .reduce import ReductionConfig, reduce
-
-COMMON_SPACE = "vector"
-COMMON_SPACE_LABEL = ("common space: L2-normalised text+image concatenation "
-                      "after the same reduction (vector-level space)")
-DEFAULT_KS = (9, 16, 25, 36, 49, 64, 81, 100)
+from .spec import (COMMON_SPACE, COMMON_SPACE_LABEL, DEFAULT_ALGORITHMS,  # noqa: F401  (re-exported)
+                   DEFAULT_KS, DEFAULT_SEED, METHODS, chosen_solutions, solution_id)
 
 Progress = Callable[[str, float], None]
 
@@ -35,7 +32,7 @@ Progress = Callable[[str, float], None]
 class GridConfig:
     methods: tuple[str, ...] = METHODS
     ks: tuple[int, ...] = DEFAULT_KS
-    algorithms: tuple[str, ...] = ("kmeans", "hdbscan")
+    algorithms: tuple[str, ...] = DEFAULT_ALGORITHMS
     reduction: ReductionConfig = ReductionConfig()
     kmeans_n_init: int = 3
     hdbscan_min_cluster_size: int | None = None
@@ -44,7 +41,7 @@ class GridConfig:
     modality_weights: tuple[float, float] = (1.0, 1.0)
     marginal_gain_threshold: float = 0.01
     ami_permutations: int = 100
-    seed: int = 0
+    seed: int = DEFAULT_SEED
 
     def __post_init__(self):
         unknown = set(self.methods) - set(METHODS)
@@ -66,7 +63,8 @@ class GridConfig:
 
 
 @dataclasses.dataclass
-class Solution:
+class GridSolution:
+    """One clustering of the pairs made by the grid (the platform stores it as a Solution row)."""
     id: str
     method: str                 # label | vector | joint | text | image (single modality)
     algorithm: str
@@ -98,17 +96,24 @@ class Solution:
 
 @dataclasses.dataclass
 class GridResult:
-    solutions: list[Solution]            # the three methods' solutions
-    modality_solutions: list[Solution]   # text-only and image-only building blocks
+    solutions: list[GridSolution]            # the three methods' solutions
+    modality_solutions: list[GridSolution]   # text-only and image-only building blocks
     spaces: dict[str, np.ndarray]        # reduced spaces by name
     reductions: dict[str, dict]          # effective reduction parameters + seconds
     ami_diagnostic: list[dict]
     k_selection: dict                    # per method/algorithm/space: gains and chosen K
     timings: dict[str, float]
+    figure_metrics: FigureMetrics | None = None   # what the figures draw beyond the manifest
 
 
-def _solution_id(method: str, algorithm: str, k: int | None) -> str:
-    return f"{method}-{algorithm}" if k is None else f"{method}-{algorithm}-k{k}"
+@dataclasses.dataclass
+class FigureMetrics:
+    """Metrics only the figures show, computed with the others so the figures just draw."""
+    chosen: dict[str, str]                     # method -> chosen solution id (spec.chosen_solutions)
+    data_loss_curves: dict[str, np.ndarray]    # chosen solution id -> full data-loss curve
+    heatmap_solution: str | None = None        # label-level solution shown as a heatmap
+    cooccurrence: metrics.Cooccurrence | None = None   # its text x image label co-occurrence
+    ami: float | None = None                   # AMI of its text and image labels
 
 
 def run_grid(text: np.ndarray, image: np.ndarray, joint: np.ndarray | None,
@@ -118,7 +123,7 @@ def run_grid(text: np.ndarray, image: np.ndarray, joint: np.ndarray | None,
     ``text`` (n, p), ``image`` (n, q) and ``joint`` (n, r) are row-aligned embeddings; ``joint``
     may be None only when the joint method is not requested.
     """
-    report = progress or (lambda stage, fraction: None)
+    advance = progress or (lambda stage, fraction: None)
     n = len(text)
     if len(image) != n or (joint is not None and len(joint) != n):
         raise ConfigError("text, image and joint embeddings must have the same number of rows")
@@ -139,7 +144,7 @@ def run_grid(text: np.ndarray, image: np.ndarray, joint: np.ndarray | None,
     spaces: dict[str, np.ndarray] = {}
     reductions: dict[str, dict] = {}
     for i, (name, X) in enumerate(raw.items()):
-        report(f"reduce {name}", 0.4 * i / len(raw))
+        advance(f"reduce {name}", 0.4 * i / len(raw))
         reduced = reduce(X, config.reduction)
         spaces[name] = reduced.vectors
         reductions[name] = {**reduced.effective, "seconds": round(reduced.seconds, 3),
@@ -148,24 +153,24 @@ def run_grid(text: np.ndarray, image: np.ndarray, joint: np.ndarray | None,
 
     # 2. Clustering over the grid.
     started = time.perf_counter()
-    solutions: list[Solution] = []
-    modality: dict[tuple[str, str, int | None], Solution] = {}
+    solutions: list[GridSolution] = []
+    modality: dict[tuple[str, str, int | None], GridSolution] = {}
     jobs = _grid_jobs(config)
     for j, (method, algorithm, k) in enumerate(jobs):
-        report(f"cluster {_solution_id(method, algorithm, k)}", 0.4 + 0.4 * j / max(len(jobs), 1))
+        advance(f"cluster {solution_id(method, algorithm, k)}", 0.4 + 0.4 * j / max(len(jobs), 1))
         if method == "label":
             solutions.append(_label_level(spaces, config, algorithm, k, modality))
         else:
             cfg = config.cluster_config(algorithm)
             result = cluster(spaces[method], cfg, k)
-            solutions.append(Solution(_solution_id(method, algorithm, k), method, algorithm, k,
+            solutions.append(GridSolution(solution_id(method, algorithm, k), method, algorithm, k,
                                       result.labels, space=method, seconds=result.seconds,
                                       note=result.note))
     timings["cluster"] = time.perf_counter() - started
 
     # 3. Metrics.
     started = time.perf_counter()
-    report("metrics", 0.8)
+    advance("metrics", 0.8)
     for s in solutions + list(modality.values()):
         _score(s, spaces)
     ami_rows = _ami_diagnostic(modality, config)
@@ -177,10 +182,11 @@ def run_grid(text: np.ndarray, image: np.ndarray, joint: np.ndarray | None,
             kt, ki = split_k(s.k)
             s.metrics["ami_text_image"] = ami_by_split.get((s.algorithm, kt, ki))
     k_selection = _select_k(solutions, config)
+    figure_metrics = _figure_metrics(solutions, list(modality.values()), k_selection)
     timings["metrics"] = time.perf_counter() - started
-    report("done", 1.0)
+    advance("done", 1.0)
     return GridResult(solutions, list(modality.values()), spaces, reductions, ami_rows,
-                      k_selection, timings)
+                      k_selection, timings, figure_metrics)
 
 
 def _grid_jobs(config: GridConfig) -> list[tuple[str, str, int | None]]:
@@ -194,7 +200,7 @@ def _grid_jobs(config: GridConfig) -> list[tuple[str, str, int | None]]:
     return jobs
 
 
-def _label_level(spaces, config, algorithm, k, modality) -> Solution:
+def _label_level(spaces, config, algorithm, k, modality) -> GridSolution:
     """Cluster text and image separately (reusing earlier single-modality runs) and combine."""
     k_text, k_image = (None, None) if k is None else split_k(k)
     parts = []
@@ -206,17 +212,17 @@ def _label_level(spaces, config, algorithm, k, modality) -> Solution:
             else:
                 result = cluster(spaces[name], config.cluster_config(algorithm), kk)
                 labels, seconds, note = result.labels, result.seconds, result.note
-            modality[key] = Solution(_solution_id(name, algorithm, kk), name, algorithm, kk,
+            modality[key] = GridSolution(solution_id(name, algorithm, kk), name, algorithm, kk,
                                      labels, space=name, seconds=seconds, note=note)
         parts.append(modality[key])
     labels = combine_labels(parts[0].labels, parts[1].labels)
-    return Solution(_solution_id("label", algorithm, k), "label", algorithm, k, labels,
+    return GridSolution(solution_id("label", algorithm, k), "label", algorithm, k, labels,
                     k_text=k_text, k_image=k_image, space=None,
                     seconds=parts[0].seconds + parts[1].seconds,
                     note="; ".join(p.note for p in parts if p.note))
 
 
-def _score(s: Solution, spaces: dict[str, np.ndarray]) -> None:
+def _score(s: GridSolution, spaces: dict[str, np.ndarray]) -> None:
     m = s.metrics
     m["n_clusters"] = s.n_clusters
     m["noise_share"] = round(s.noise_share, 6)
@@ -264,7 +270,7 @@ def _ami_diagnostic(modality, config: GridConfig) -> list[dict]:
     return rows
 
 
-def _select_k(solutions: list[Solution], config: GridConfig) -> dict:
+def _select_k(solutions: list[GridSolution], config: GridConfig) -> dict:
     """Marginal gain of S_Dbw over K per method x algorithm x space, and the chosen K."""
     out = {}
     for method in config.methods:
@@ -294,4 +300,27 @@ def _select_k(solutions: list[Solution], config: GridConfig) -> dict:
         own = out.get(f"{s.method}-{s.algorithm}-own")
         if own is not None and s.k in own["ks"]:
             s.metrics["marginal_gain_own"] = own["marginal_gain"][own["ks"].index(s.k)]
+    return out
+
+
+def _figure_metrics(solutions: list[GridSolution], modality_solutions: list[GridSolution],
+                    k_selection: dict) -> FigureMetrics:
+    """Data-loss curves of the chosen solutions, and the co-occurrence of the text and image
+    labels behind the chosen label-level solution (else the largest K-Means label-level one)."""
+    by_id = {s.id: s for s in solutions + modality_solutions}
+    chosen = chosen_solutions(k_selection)
+    curves = {sid: metrics.data_loss_curve(by_id[sid].labels)
+              for sid in chosen.values() if sid in by_id}
+    out = FigureMetrics(chosen, curves)
+    if "label" in chosen:
+        out.heatmap_solution = chosen["label"]
+    else:
+        labels = [s for s in solutions if s.method == "label" and s.algorithm == "kmeans"]
+        out.heatmap_solution = max(labels, key=lambda s: s.k).id if labels else None
+    if out.heatmap_solution is not None:
+        label_solution = by_id[out.heatmap_solution]
+        text = by_id[solution_id("text", "kmeans", label_solution.k_text)]
+        image = by_id[solution_id("image", "kmeans", label_solution.k_image)]
+        out.cooccurrence = metrics.cooccurrence(text.labels, image.labels)
+        out.ami = metrics.ami(text.labels, image.labels)
     return out

@@ -30,3 +30,8 @@ def file_sha256(path) -> str:
     with _lock:
         _memo[memo_key] = value
     return value
+
+
+def bytes_sha256(data: bytes) -> str:
+    """sha256 hex of bytes already in memory (an image read once for checking and hashing)."""
+    return hashlib.sha256(data).hexdigest()

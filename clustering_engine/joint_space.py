@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .spec import COMBINES
+from .vectors import l2_normalise
+
 LABEL = "rcca (regularised CCA learned from the pairs; not a pretrained multimodal model)"
-
-
-def _l2_normalise(X: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(X, axis=1, keepdims=True)
-    return X / np.where(norms > 0, norms, 1.0)
 
 
 def _inverse_sqrt(C: np.ndarray) -> np.ndarray:
@@ -41,7 +39,7 @@ class RegularizedCCA:
                  combine: str = "concat"):
         if not 0.0 <= reg <= 1.0:
             raise ValueError(f"reg must be in [0, 1], got {reg}")
-        if combine not in ("concat", "mean"):
+        if combine not in COMBINES:
             raise ValueError(f"combine must be 'concat' or 'mean', got {combine!r}")
         self.n_components = n_components
         self.reg = reg
@@ -78,8 +76,8 @@ class RegularizedCCA:
         return self
 
     def transform(self, T: np.ndarray, I: np.ndarray) -> np.ndarray:
-        t = _l2_normalise((np.asarray(T, np.float64) - self.text_mean_) @ self.text_projection_)
-        i = _l2_normalise((np.asarray(I, np.float64) - self.image_mean_) @ self.image_projection_)
+        t = l2_normalise((np.asarray(T, np.float64) - self.text_mean_) @ self.text_projection_, np.float64)
+        i = l2_normalise((np.asarray(I, np.float64) - self.image_mean_) @ self.image_projection_, np.float64)
         joint = np.hstack([t, i]) if self.combine == "concat" else (t + i) / 2.0
         return joint.astype(np.float32)
 

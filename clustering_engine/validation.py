@@ -32,7 +32,6 @@ default); code that sets it process-wide makes truncated files pass the "full" c
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import os
@@ -44,8 +43,10 @@ from typing import Iterable, Literal
 
 from PIL import Image, UnidentifiedImageError
 
+from .hashing import bytes_sha256
+from .spec import CHECK_MODES  # noqa: F401  (re-exported)
+
 CheckMode = Literal["full", "header", "none"]
-CHECK_MODES = ("full", "header", "none")
 
 
 @dataclass
@@ -192,7 +193,7 @@ def check_image_file(
             data = f.read()
     except OSError as exc:
         return ImageCheck(real_path, reason="unreadable_file", message=f"{lexical_path}: {exc.strerror or exc}")
-    sha256 = hashlib.sha256(data).hexdigest() if hash_bytes else None
+    sha256 = bytes_sha256(data) if hash_bytes else None
     if mode == "none":
         return ImageCheck(real_path, sha256)
     reason, message = _decode_problem(data, mode, max_image_pixels)

@@ -1,11 +1,10 @@
 from django import forms
 from django.contrib.auth import get_user_model
 
-from clustering_engine.methods import METHODS
+from clustering_engine.spec import ALGORITHMS, EXTENSION_FORMATS, METHODS, REDUCERS
 
 from .models import Role
-from .services.run_config import ALGORITHMS, DEFAULT_OPTIONS, model_choices
-from clustering_engine.reduce import REDUCERS
+from .services.run_config import DEFAULT_OPTIONS, model_choices
 
 
 class ProjectForm(forms.Form):
@@ -15,7 +14,7 @@ class ProjectForm(forms.Form):
 
 class DatasetUploadForm(forms.Form):
     name = forms.CharField(max_length=200)
-    table = forms.FileField(help_text="pairs table: CSV/TSV/JSONL/Parquet with id, text, image")
+    table = forms.FileField(help_text=f"pairs table ({', '.join(EXTENSION_FORMATS)}) with id, text, image")
     images_zip = forms.FileField(required=False, help_text="a zip of the images the table names")
 
 
@@ -61,7 +60,7 @@ class RunForm(forms.Form):
     reduction = forms.ChoiceField(choices=_choices(REDUCERS), initial=DEFAULT_OPTIONS["reduction"])
     n_components = forms.IntegerField(min_value=2, initial=DEFAULT_OPTIONS["n_components"],
                                       label="dimensions after reduction")
-    seed = forms.IntegerField(min_value=0, initial=0)
+    seed = forms.IntegerField(min_value=0, initial=DEFAULT_OPTIONS["seed"])
 
     def __init__(self, *args, datasets, **kwargs):
         super().__init__(*args, **kwargs)

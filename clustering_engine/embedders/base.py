@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import os
-from importlib import metadata
 
 import numpy as np
 
 from ..errors import ConfigError, EngineError, ModelUnavailableError
 from ..hashing import file_sha256  # noqa: F401  (re-exported for the embedder modules)
+from ..hashing import text_sha256
+from ..spec import COMBINES
+from ..vectors import l2_normalise  # noqa: F401  (re-exported for the embedder modules)
+from ..versions import installed_version
 
 OFFLINE_ENV_VARS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "DIPTYCH_OFFLINE")
 
@@ -81,10 +84,7 @@ def is_offline() -> bool:
 
 
 def package_version(dist_name: str) -> str:
-    try:
-        return metadata.version(dist_name)
-    except metadata.PackageNotFoundError:
-        return "unknown"
+    return installed_version(dist_name) or "unknown"
 
 
 def dir_sha256(path: str, suffixes=(".bin", ".safetensors", ".pt", ".pth", ".json", ".txt",
@@ -104,7 +104,7 @@ def dir_sha256(path: str, suffixes=(".bin", ".safetensors", ".pt", ".pth", ".jso
 def options_fingerprint(options: dict) -> str:
     """Short stable hash of the options that change the vectors (goes into `version`)."""
     text = repr(sorted((k, repr(v)) for k, v in options.items()))
-    return hashlib.sha256(text.encode()).hexdigest()[:8]
+    return text_sha256(text)[:8]
 
 
 def require_module(module: str, *, model: str, pip_name: str, extra: str = ""):
@@ -119,13 +119,6 @@ def require_module(module: str, *, model: str, pip_name: str, extra: str = ""):
             f"({exc}). Install it with: pip install {pip_name}{extra}") from exc
 
 
-def l2_normalise(vectors: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length (zero rows stay zero)."""
-    vectors = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.maximum(norms, 1e-12)
-
-
 def as_float32_rows(vectors, n: int, dim: int, model: str) -> np.ndarray:
     """Check a model's output has the promised shape and is finite; return C-contiguous float32."""
     out = np.ascontiguousarray(np.asarray(vectors, dtype=np.float32))
@@ -136,7 +129,7 @@ def as_float32_rows(vectors, n: int, dim: int, model: str) -> np.ndarray:
     return out
 
 
-PAIR_COMBINES = ("concat", "mean")
+PAIR_COMBINES = COMBINES
 
 
 def combine_pair_vectors(text_vectors: np.ndarray, image_vectors: np.ndarray,

@@ -17,12 +17,13 @@ from django.db import transaction
 
 from clustering_engine.data import load_pairs
 from clustering_engine.errors import EngineError
+from clustering_engine.spec import EXTENSION_FORMATS
 
 from ..models import Dataset, Project
 from .safe_zip import ArchiveLimits, UnsafeArchiveError, extract_zip_safely
 from .storage import datasets_root
 
-TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".jsonl", ".parquet")
+TABLE_SUFFIXES = tuple(EXTENSION_FORMATS)   # every suffix the engine's reader knows
 
 
 class DatasetImportError(Exception):

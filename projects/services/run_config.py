@@ -7,25 +7,26 @@ from __future__ import annotations
 from django.conf import settings
 
 from clustering_engine.errors import ConfigError
-from clustering_engine.grid import DEFAULT_KS, GridConfig
-from clustering_engine.methods import METHODS
+from clustering_engine.grid import GridConfig
 from clustering_engine.pipeline import EngineConfig
-from clustering_engine.reduce import REDUCERS, ReductionConfig
+from clustering_engine.reduce import ReductionConfig
+from clustering_engine.spec import (ALGORITHMS, DEFAULT_ALGORITHMS, DEFAULT_KS,
+                                    DEFAULT_N_COMPONENTS, DEFAULT_REDUCER, DEFAULT_SEED, METHODS,
+                                    REDUCERS)
 
-ALGORITHMS = ("kmeans", "hdbscan", "hdbscan_flat")
 DEFAULT_OPTIONS = {
     "text_model": None,  # None = first configured choice (the offline default)
     "image_model": None,
     "joint_model": None,
     "methods": list(METHODS),
     "ks": list(DEFAULT_KS),
-    "algorithms": ["kmeans"],
-    "reduction": "umap",
-    "n_components": 50,
+    "algorithms": list(DEFAULT_ALGORITHMS),
+    "reduction": DEFAULT_REDUCER,
+    "n_components": DEFAULT_N_COMPONENTS,
     "fit_sample": None,
     "hdbscan_min_cluster_size": None,
     "ami_permutations": 100,
-    "seed": 0,
+    "seed": DEFAULT_SEED,
 }
 
 
@@ -88,7 +89,8 @@ def normalise_options(raw: dict) -> dict:
     options["algorithms"] = _str_list(options["algorithms"], "algorithms", ALGORITHMS)
     if options["reduction"] not in REDUCERS:
         raise RunConfigError(f"reduction must be one of {', '.join(REDUCERS)}")
-    options["n_components"] = _optional_int(options["n_components"], "dimensions", 2) or 50
+    options["n_components"] = (_optional_int(options["n_components"], "dimensions", 2)
+                               or DEFAULT_N_COMPONENTS)
     options["fit_sample"] = _optional_int(options["fit_sample"], "fit sample", 100)
     options["hdbscan_min_cluster_size"] = _optional_int(options["hdbscan_min_cluster_size"],
                                                         "HDBSCAN minimum cluster size", 2)

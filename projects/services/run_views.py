@@ -8,10 +8,11 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from clustering_engine.spec import FIGURE_FORMATS, chosen_solutions
+
 from ..models import EngineRun, Solution
 from .storage import resolve_inside
 
-FIGURE_FORMATS = ("png", "svg", "pdf")
 FIGURE_TITLES = {
     "sdbw_vs_k_own": "S_Dbw vs K — own clustering space",
     "sdbw_vs_k_common": "S_Dbw vs K — common space",
@@ -65,8 +66,7 @@ def k_selection_rows(run: EngineRun) -> list[dict]:
 
 def chosen_solution_ids(run: EngineRun) -> set[str]:
     """Per method, the K-Means solution at the K chosen in the common space."""
-    return {f"{r['method']}-kmeans-k{r['chosen_k']}" for r in k_selection_rows(run)
-            if r.get("space") == "common" and r.get("algorithm") == "kmeans" and r.get("chosen_k")}
+    return set(chosen_solutions(run.manifest.get("k_selection") or {}).values())
 
 
 def cross_tabulation(a: Solution, b: Solution, max_clusters: int = 40) -> dict:

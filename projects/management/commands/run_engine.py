@@ -3,6 +3,8 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from clustering_engine import spec
+
 from projects.models import Dataset
 from projects.services.run_config import RunConfigError
 from projects.services.runs import RunStateError, execute_run, start_run
@@ -19,10 +21,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("dataset", type=int, help="data set id")
-        parser.add_argument("--methods", help="e.g. label,vector,joint")
-        parser.add_argument("--ks", help="e.g. 9,16,25,36")
-        parser.add_argument("--algorithms", help="e.g. kmeans,hdbscan")
-        parser.add_argument("--reduction", choices=["umap", "pca", "none"])
+        parser.add_argument("--methods", help=f"of {','.join(spec.METHODS)}")
+        parser.add_argument("--ks", help="e.g. " + ",".join(map(str, spec.DEFAULT_KS[:4])))
+        parser.add_argument("--algorithms", help=f"of {','.join(spec.ALGORITHMS)} "
+                                                 f"(default {','.join(spec.DEFAULT_ALGORITHMS)})")
+        parser.add_argument("--reduction", choices=spec.REDUCERS)
         parser.add_argument("--n-components", type=int)
         parser.add_argument("--seed", type=int)
         parser.add_argument("--options", help="JSON object of further run options")

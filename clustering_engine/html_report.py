@@ -14,26 +14,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import figures, metrics
-from .grid import COMMON_SPACE_LABEL, GridResult
-from .methods import METHOD_TITLES
+from . import figures
+from .grid import GridResult
+from .spec import COMMON_SPACE_LABEL, FIGURE_FORMATS, METHOD_TITLES, chosen_solutions
 
 GALLERY_CLUSTERS = 25
 THUMB_PX = 96
 
 
-def chosen_solutions(manifest: dict) -> dict[str, str]:
-    """Per method, the K-Means solution at the K chosen by marginal gain in the common space."""
-    chosen = {}
-    for key, sel in manifest["k_selection"].items():
-        if sel["space"] == "common" and sel["algorithm"] == "kmeans":
-            chosen[sel["method"]] = f"{sel['method']}-kmeans-k{sel['chosen_k']}"
-    return chosen
-
-
 def make_figures(out: Path, manifest: dict, pairs: pd.DataFrame, result: GridResult,
-                 descriptions: dict, formats=("png", "svg", "pdf")) -> dict[str, str]:
-    """Save every figure in ``formats`` (plus SVG); returns {name: svg text} for the report."""
+                 descriptions: dict, formats=FIGURE_FORMATS) -> dict[str, str]:
+    """Save every figure in ``formats`` (plus SVG); returns {name: svg text} for the report.
+    Draws only: every number comes from the manifest or ``result.figure_metrics``."""
     formats = tuple(dict.fromkeys((*formats, "svg")))
     fig_dir = out / "figures"
     fig_dir.mkdir(exist_ok=True)
@@ -62,21 +54,16 @@ def make_figures(out: Path, manifest: dict, pairs: pd.DataFrame, result: GridRes
         threshold = next(iter(sel.values()))["threshold"]
         keep("marginal_gain_common", figures.plot_marginal_gain(gains, threshold, chosen_k))
 
-    by_id = {s.id: s for s in result.solutions + result.modality_solutions}
-    chosen = chosen_solutions(manifest)
-    curves = {f"{METHOD_TITLES[m]} ({sid})": metrics.data_loss_curve(by_id[sid].labels)
-              for m, sid in chosen.items() if sid in by_id}
+    drawn = result.figure_metrics
+    chosen = drawn.chosen
+    curves = {f"{METHOD_TITLES[m]} ({sid})": drawn.data_loss_curves[sid]
+              for m, sid in chosen.items() if sid in drawn.data_loss_curves}
     if curves:
         keep("data_loss", figures.plot_data_loss(curves))
 
-    heat = _heatmap_solution(manifest, chosen)
-    if heat is not None:
-        label_solution = by_id[heat]
-        text = by_id[f"text-kmeans-k{label_solution.k_text}"]
-        image = by_id[f"image-kmeans-k{label_solution.k_image}"]
-        cooc = metrics.cooccurrence(text.labels, image.labels)
-        ami_value = metrics.ami(text.labels, image.labels)
-        keep("cooccurrence_heatmap", figures.plot_cooccurrence_heatmap(cooc, ami_value))
+    if drawn.cooccurrence is not None:
+        keep("cooccurrence_heatmap", figures.plot_cooccurrence_heatmap(drawn.cooccurrence,
+                                                                        drawn.ami))
 
     text_of = dict(zip(pairs["pair_id"], pairs["text"]))
     image_of = dict(zip(pairs["pair_id"], pairs["image_path"]))
@@ -90,17 +77,8 @@ def make_figures(out: Path, manifest: dict, pairs: pd.DataFrame, result: GridRes
     return svgs
 
 
-def _heatmap_solution(manifest, chosen) -> str | None:
-    """The label-level solution whose components the co-occurrence heatmap shows: the chosen
-    one, else the largest K-Means label-level solution."""
-    if "label" in chosen:
-        return chosen["label"]
-    labels = [s for s in manifest["solutions"] if s["method"] == "label" and s["algorithm"] == "kmeans"]
-    return max(labels, key=lambda s: s["k"])["id"] if labels else None
-
-
 def write_report(out: Path, manifest: dict, pairs: pd.DataFrame, result: GridResult,
-                 descriptions: dict, figure_formats=("png", "svg", "pdf")) -> Path:
+                 descriptions: dict, figure_formats=FIGURE_FORMATS) -> Path:
     svgs = make_figures(out, manifest, pairs, result, descriptions, figure_formats)
     body = [f"<h1>Diptych engine run</h1><p class=meta>{_meta(manifest)}</p>"]
     body.append(_section("AMI diagnostic: do text and image carry the same information?",
@@ -116,7 +94,7 @@ def write_report(out: Path, manifest: dict, pairs: pd.DataFrame, result: GridRes
     body.append(_section("All solutions", _solutions_table(manifest)))
     thumbs = _Thumbnails(dict(zip(pairs["pair_id"], pairs["image_path"])))
     text_of = dict(zip(pairs["pair_id"], pairs["text"]))
-    for method, sid in chosen_solutions(manifest).items():
+    for method, sid in chosen_solutions(manifest["k_selection"]).items():
         body.append(_section(f"Gallery — {METHOD_TITLES[method]}, {sid}",
                              _gallery(descriptions.get(sid, []), thumbs, text_of)))
     page = _PAGE.replace("{{BODY}}", "\n".join(body))

@@ -1,0 +1,24 @@
+"""Evaluation toolkit of Zhang & Leung (appendix A, E), one module per family:
+
+- ``sdbw``: S_Dbw (two variants) and its diagnostics;
+- ``mutual_information``: AMI, its permutation test and reading;
+- ``k_selection``: marginal gain of S_Dbw over K and the K it selects;
+- ``data_loss``: share of pairs outside the top-k clusters;
+- ``label_cooccurrence``: text x image label co-occurrence in Hungarian order;
+- ``consistency``: within-cluster consistency of coded themes.
+
+Each module's docstring states its conventions (choices the paper leaves open; they are
+tested). Every public name is importable from ``clustering_engine.metrics``.
+"""
+from .consistency import within_cluster_consistency
+from .data_loss import data_loss_at, data_loss_curve
+from .k_selection import marginal_gain, select_k
+from .label_cooccurrence import Cooccurrence, cooccurrence
+from .mutual_information import (AMI_HIGH, AMI_NEAR_ZERO, ami, ami_category, ami_permutation_test,
+                                 interpret_ami)
+from .sdbw import NOISE, S_DBW_VARIANTS, S_DbwInputError, _count_within, s_dbw  # noqa: F401
+
+__all__ = ["AMI_HIGH", "AMI_NEAR_ZERO", "Cooccurrence", "NOISE", "S_DBW_VARIANTS",
+           "S_DbwInputError", "ami", "ami_category", "ami_permutation_test", "cooccurrence",
+           "data_loss_at", "data_loss_curve", "interpret_ami", "marginal_gain", "s_dbw",
+           "select_k", "within_cluster_consistency"]
