@@ -19,13 +19,7 @@ from django.db.models.functions import Lower
 
 from projects.models import Dataset, Project, Solution
 
-# Crockford-like alphabet without K, L, O, I, U: a token can never spell "k25", "kmeans",
-# "label", "vector" or "joint".
-TOKEN_ALPHABET = "0123456789ABCDEFGHJMNPQRSTVWXYZ"
-
-
-def new_token(prefix: str, length: int = 10) -> str:
-    return prefix + "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(length))
+from .tokens import TOKEN_ALPHABET, new_token  # noqa: F401  (TOKEN_ALPHABET re-exported)
 
 
 def new_sampling_secret() -> str:
@@ -305,3 +299,9 @@ class Adjudication(models.Model):
                                     condition=models.Q(sampled_post__isnull=False),
                                     name="one_post_decision_per_pass"),
         ]
+
+
+# Intrusion tests live in their own module; imported here so Django registers them.
+from .intrusion_models import (IntrusionAnswer, IntrusionAnswerHistory,  # noqa: E402,F401
+                               IntrusionAssignment, IntrusionItem, IntrusionKind, IntrusionPlan,
+                               IntrusionTask)
