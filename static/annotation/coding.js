@@ -25,7 +25,7 @@
     items.push({
       el, index: i, kind: i === 0 ? "common" : "post",
       url: i === 0 ? cfg.common_url : post.url,
-      theme: src.theme, version: src.version, pending: false,
+      theme: src.theme, saved: src.theme, version: src.version, pending: false,
     });
   });
   const byUrl = new Map(items.map((it) => [it.url, it]));
@@ -97,7 +97,14 @@
           rejected.push(Object.assign({ status: response.status, detail: body }, op));
           writeList(REJECTED_KEY, rejected.slice(-200));
           const item = byUrl.get(op.url);
-          if (item) { item.pending = false; render(item); }
+          if (item) {
+            item.pending = false;
+            item.theme = item.saved;
+            item.conflict = "Not saved: “" + op.theme_name + "” was refused by the server (" +
+              refusalText(body) + ").";
+            render(item);
+            progress();
+          }
           showStatus("rejected");
         }
       }
@@ -106,6 +113,13 @@
       inFlight = null;
     }
     showStatus();
+  }
+
+  // A DRF error body ({"field": ["message"]}, {"detail": "..."}) as one readable line.
+  function refusalText(body) {
+    const parts = [];
+    Object.values(body || {}).forEach((v) => { [].concat(v).forEach((m) => parts.push(String(m))); });
+    return parts.join("; ") || "no reason given";
   }
 
   function dropOp(id) { writeList(QUEUE_KEY, readList(QUEUE_KEY).filter((o) => o.id !== id)); }
@@ -122,12 +136,17 @@
     const stillQueued = q.some((o) => o.url === op.url);
     if (!stillQueued) {
       item.pending = false;
-      if (body.theme) item.theme = body.theme;
+      if (body.theme) item.theme = item.saved = body.theme;
       if (conflict) {
-        item.conflict = "Changed elsewhere; kept “" + body.theme.name + "” (yours, “" + op.theme_name + "”, is in the history)";
+        // Codes are per coder: the stored value is this coder's own earlier save (another tab,
+        // or a page older than that save). Say so, and bring the note into view.
+        item.conflict = "You had already saved “" + body.theme.name + "” here (in another tab or " +
+          "an earlier visit of this page); that label is kept. “" + op.theme_name +
+          "” was not applied: choose it again to replace it.";
       }
     }
     render(item);
+    if (conflict && item.conflict) item.el.querySelector(".conflict").scrollIntoView({ block: "center" });
     progress();
   }
 
@@ -188,6 +207,7 @@
     $("cluster-progress").value = other + done;
     const complete = done === items.length;
     $("coding").classList.toggle("complete", complete);
+    if (complete) hideMissing();
     $("next-hint").textContent = complete ? "press n" : (items.length - done) + " item(s) without a theme";
     return complete;
   }
@@ -223,6 +243,7 @@
     box.hidden = false;
     item.el.querySelector(".theme-slot").appendChild(box);
     input.value = initial || "";
+    showLength();
     input.focus();
     search();
   }
@@ -271,15 +292,27 @@
     closeBox();
     assign(items[cursor], theme);
   }
-  input.addEventListener("input", search);
+  // Theme names have a limit (no silent truncation): a counter, and a long name is refused
+  // in the box with the reason, before it reaches the server.
+  const maxLength = Number(input.dataset.maxLength) || Infinity;
+  function typedName() { return input.value.replace(/\s+/g, " ").trim(); }
+  function showLength() {
+    const n = [...typedName()].length, el = $("theme-length");   // code points, as the server counts
+    el.textContent = n > maxLength ? "Too long: " + n + " characters; the limit is " + maxLength + "."
+      : n + " / " + maxLength + " characters";
+    el.classList.toggle("too-long", n > maxLength);
+    return n <= maxLength;
+  }
+  input.addEventListener("input", () => { showLength(); search(); });
   input.addEventListener("keydown", (e) => {
     if (e.key === "ArrowDown") { highlighted = Math.min(options.length - 1, highlighted + 1); drawOptions(); e.preventDefault(); }
     else if (e.key === "ArrowUp") { highlighted = Math.max(-1, highlighted - 1); drawOptions(); e.preventDefault(); }
     else if (e.key === "Escape") { closeBox(); e.preventDefault(); }
     else if (e.key === "Enter") {
       e.preventDefault();
-      const name = input.value.replace(/\s+/g, " ").trim();
+      const name = typedName();
       if (highlighted >= 0) pick(options[highlighted]);
+      else if (!showLength()) { /* too long: stays in the box with the reason */ }
       else if (name) {
         const same = options.concat(recent).find((t) => t.name.toLowerCase() === name.toLowerCase());
         pick(same || { id: null, name });
@@ -308,8 +341,30 @@
 
   // ------------------------------------------------------------------ next
   let leaving = false;
+  // `n` before every item has a theme: say which are missing and put the cursor on the first.
+  function showMissing() {
+    const missing = items.filter((it) => !it.theme);
+    const names = missing.map((it) => it.kind === "common" ? "the common theme" : "post " + it.index);
+    let note = $("missing-note");
+    if (!note) {
+      note = document.createElement("p");
+      note.id = "missing-note";
+      note.className = "missing-note";
+      note.setAttribute("role", "alert");
+      document.querySelector(".coding-head").appendChild(note);
+    }
+    note.textContent = "Not finished: " + names.join(", ") + (missing.length === 1 ? " has" : " have") +
+      " no theme yet. The cursor is on " + names[0] + ".";
+    note.hidden = false;
+    select(missing[0].index);
+    missing[0].el.focus({ preventScroll: true });
+  }
+  function hideMissing() { const note = $("missing-note"); if (note) note.hidden = true; }
+
   async function goNext() {
-    if (!progress() || leaving) return;
+    if (leaving) return;
+    if (!progress()) { showMissing(); return; }
+    hideMissing();
     leaving = true;
     const until = Date.now() + 5000;
     flushSoon(0);
@@ -339,9 +394,17 @@
     else if (e.key === "n") { goNext(); e.preventDefault(); }
   });
   window.addEventListener("online", () => flushSoon(0));
+  // Restored from the back/forward cache, the page shows labels as they were when it was left:
+  // fetch it again so it shows what the server holds (the queue in localStorage survives).
+  window.addEventListener("pageshow", (e) => { if (e.persisted) window.location.reload(); });
   window.addEventListener("storage", (e) => { if (e.key === QUEUE_KEY) showStatus(); });
 
   // ------------------------------------------------------------------ start: queued labels win
+  // Items scrolled into view stop below the sticky header, never under it.
+  const head = document.querySelector(".coding-head");
+  const measureHead = () => document.documentElement.style.setProperty("--coding-head-h", head.offsetHeight + "px");
+  measureHead();
+  window.addEventListener("resize", measureHead);
   readList(QUEUE_KEY).forEach((op) => {
     const item = byUrl.get(op.url);
     if (item) { item.theme = { id: op.theme_id, name: op.theme_name }; item.pending = true; }
