@@ -154,7 +154,12 @@ DIPTYCH_EMBEDDING_CACHE = Path(os.environ.get(
     "DIPTYCH_EMBEDDING_CACHE", Path.home() / ".cache" / "diptych" / "embeddings"))
 # Uploaded data sets, run outputs and thumbnails live under MEDIA_ROOT/{datasets,runs,thumbnails};
 # MEDIA_ROOT is never served directly: every file goes through a view that checks membership.
-# Server folders a PI may import from in place (os.pathsep-separated).
+# Who may create projects: "pi-group" (staff and members of the DIPTYCH_PI_GROUP group) or
+# "anyone" (every logged-in user).
+DIPTYCH_PROJECT_CREATORS = os.environ.get("DIPTYCH_PROJECT_CREATORS", "pi-group")
+DIPTYCH_PI_GROUP = os.environ.get("DIPTYCH_PI_GROUP", "PI")
+# Server folders that may be imported in place (os.pathsep-separated): by staff, and by the PIs
+# of projects an administrator granted one of them (admin: project → data root grants).
 DIPTYCH_ALLOWED_DATA_ROOTS = [Path(p).resolve() for p in os.environ.get(
     "DIPTYCH_ALLOWED_DATA_ROOTS", str(BASE_DIR.parent / "shared" / "data")).split(os.pathsep) if p]
 # Zip uploads: caps that turn a zip bomb into a clear error.

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
-from .models import ClusterSummary, Dataset, EngineRun, Membership, Project, Solution
+from .models import (ClusterSummary, DataRootGrant, Dataset, EngineRun, Membership, Project,
+                     Solution)
 
 
 class MembershipInline(admin.TabularInline):
@@ -8,10 +9,25 @@ class MembershipInline(admin.TabularInline):
     extra = 0
 
 
+class DataRootGrantInline(admin.TabularInline):
+    """Server folders the project's PIs may import from (staff always may)."""
+    model = DataRootGrant
+    extra = 0
+    exclude = ("granted_by",)
+
+
 @admin.register(Project)
 class ProjectAdmin(admin.ModelAdmin):
     list_display = ("name", "created_by", "created_at")
-    inlines = [MembershipInline]
+    inlines = [MembershipInline, DataRootGrantInline]
+
+    def save_formset(self, request, form, formset, change):
+        for obj in formset.save(commit=False):
+            if isinstance(obj, DataRootGrant) and obj.granted_by_id is None:
+                obj.granted_by = request.user
+            obj.save()
+        for obj in formset.deleted_objects:
+            obj.delete()
 
 
 @admin.register(Dataset)

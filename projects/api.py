@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
@@ -32,6 +32,8 @@ class ProjectViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         return access.visible_projects(self.request.user).order_by("-created_at", "-id")
 
     def perform_create(self, serializer):
+        if not access.can_create_projects(self.request.user):
+            raise PermissionDenied("creating projects is for PIs: ask an administrator")
         serializer.instance = access.create_project(self.request.user,
                                                     serializer.validated_data["name"],
                                                     serializer.validated_data.get("description", ""))
@@ -59,8 +61,9 @@ class DatasetViewSet(viewsets.ReadOnlyModelViewSet):
         project = _managed_project(request.user, data["project"])
         try:
             if data.get("server_folder"):
-                dataset = import_server_folder(project, data["name"], data["server_folder"],
-                                               data["table_name"])
+                dataset = import_server_folder(
+                    project, data["name"], data["server_folder"], data["table_name"],
+                    roots=access.server_folder_roots(request.user, project))
             else:
                 dataset = import_uploaded_dataset(project, data["name"], data["table"],
                                                   data["table"].name, data.get("images_zip"))

@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Q
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -32,12 +33,16 @@ def _managed_project(request, pk):
 
 @login_required
 def project_list(request):
+    can_create = access.can_create_projects(request.user)
+    if request.method == "POST" and not can_create:
+        raise PermissionDenied("creating projects is for PIs: ask an administrator")
     form = ProjectForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         project = access.create_project(request.user, **form.cleaned_data)
         return redirect("projects:project-detail", pk=project.pk)
     projects = access.visible_projects(request.user).order_by("-created_at", "-id")
-    return render(request, "projects/project_list.html", {"projects": projects, "form": form})
+    return render(request, "projects/project_list.html", {"projects": projects, "form": form,
+                                                          "can_create": can_create})
 
 
 @login_required
@@ -73,6 +78,7 @@ def project_members(request, pk):
 @login_required
 def dataset_import(request, pk):
     project = _managed_project(request, pk)
+    roots = access.server_folder_roots(request.user, project)
     upload_form = DatasetUploadForm(prefix="upload")
     folder_form = ServerFolderForm(prefix="folder")
     if request.method == "POST":
@@ -82,7 +88,7 @@ def dataset_import(request, pk):
                 if folder_form.is_valid():
                     data = folder_form.cleaned_data
                     dataset = import_server_folder(project, data["name"], data["folder"],
-                                                   data["table_name"])
+                                                   data["table_name"], roots=roots)
                     return redirect("projects:dataset-detail", pk=dataset.pk)
             else:
                 upload_form = DatasetUploadForm(request.POST, request.FILES, prefix="upload")
@@ -94,7 +100,8 @@ def dataset_import(request, pk):
         except DatasetImportError as exc:
             messages.error(request, f"Import failed: {exc}")
     return render(request, "projects/dataset_import.html", {
-        "project": project, "upload_form": upload_form, "folder_form": folder_form})
+        "project": project, "upload_form": upload_form, "folder_form": folder_form,
+        "data_roots": roots})
 
 
 @login_required

@@ -5,9 +5,10 @@ Per-pair labels are deliberately not models: they stay in each run's ``labels.pa
 """
 from .project import Membership, Project, Role
 from .dataset import Dataset
+from .grant import DataRootGrant
 from .run import EngineRun, RunStatus
 from .shard import EmbeddingShard
 from .solution import ClusterSummary, Solution
 
-__all__ = ["Project", "Membership", "Role", "Dataset", "EngineRun", "RunStatus", "Solution",
+__all__ = ["Project", "Membership", "Role", "Dataset", "DataRootGrant", "EngineRun", "RunStatus", "Solution",
            "ClusterSummary", "EmbeddingShard"]

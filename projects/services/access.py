@@ -8,6 +8,9 @@ querysets, so the answer is 404, not 403.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
+from django.conf import settings
 from django.http import Http404
 
 from ..models import ClusterSummary, Dataset, EngineRun, Membership, Project, Role, Solution
@@ -78,6 +81,28 @@ def add_member(project: Project, user, role: str) -> Membership:
     membership, _ = Membership.objects.update_or_create(project=project, user=user,
                                                         defaults={"role": role})
     return membership
+
+
+def can_create_projects(user) -> bool:
+    """DIPTYCH_PROJECT_CREATORS: "pi-group" (default: staff and members of the group named
+    DIPTYCH_PI_GROUP) or "anyone" (every logged-in user). A project's PIs invite its members."""
+    if not user.is_authenticated:
+        return False
+    if settings.DIPTYCH_PROJECT_CREATORS == "anyone" or user.is_staff:
+        return True
+    return user.groups.filter(name=settings.DIPTYCH_PI_GROUP).exists()
+
+
+def server_folder_roots(user, project) -> list[Path]:
+    """The configured data roots this user may import folders from into this project: all of
+    them for staff; for a PI, those an administrator granted the project; else none."""
+    configured = [Path(r).resolve() for r in settings.DIPTYCH_ALLOWED_DATA_ROOTS]
+    if user.is_staff:
+        return configured
+    if not can_manage(user, project):
+        return []
+    granted = {Path(r).resolve() for r in project.data_root_grants.values_list("root", flat=True)}
+    return [r for r in configured if r in granted]
 
 
 def create_project(owner, name: str, description: str = "") -> Project:

@@ -116,26 +116,36 @@ def import_uploaded_dataset(project: Project, name: str, table_file, table_filen
         raise
 
 
-def allowed_server_folder(folder: str | Path, extra_roots=()) -> Path:
-    """The resolved folder if it lies under an allowed data root; else DatasetImportError."""
+def allowed_server_folder(folder: str | Path, extra_roots=(), roots=None) -> Path:
+    """The resolved folder if it lies under an allowed data root; else DatasetImportError.
+
+    ``roots``: the roots this caller may use (access.server_folder_roots); None = every
+    configured root (operators: management commands)."""
     resolved = Path(folder).resolve()
-    roots = [Path(r).resolve() for r in (*settings.DIPTYCH_ALLOWED_DATA_ROOTS, *extra_roots)]
+    base = settings.DIPTYCH_ALLOWED_DATA_ROOTS if roots is None else roots
+    roots = [Path(r).resolve() for r in (*base, *extra_roots)]
+    if not roots:
+        raise DatasetImportError(
+            "importing a folder on the server is for staff, or for projects an administrator "
+            "granted a data root; upload a table and a zip of images instead")
     if not any(resolved == r or r in resolved.parents for r in roots):
         raise DatasetImportError(
             f"{folder} is not under an allowed data root; allowed: "
-            f"{', '.join(map(str, roots)) or 'none (set DIPTYCH_ALLOWED_DATA_ROOTS)'}")
+            f"{', '.join(map(str, roots))}")
     if not resolved.is_dir():
         raise DatasetImportError(f"{folder} is not a folder")
     return resolved
 
 
 def import_server_folder(project: Project, name: str, folder: str | Path,
-                         table_name: str = "pairs.csv", extra_roots=()) -> Dataset:
+                         table_name: str = "pairs.csv", extra_roots=(), roots=None) -> Dataset:
     """Use a folder on the server in place (nothing copied); images resolve inside it.
 
-    ``extra_roots`` lets trusted callers (management commands run by the operator) add roots.
+    ``roots``: what the requesting user may use (pages and API pass
+    ``access.server_folder_roots``); ``extra_roots`` lets trusted callers (management commands
+    run by the operator) add roots.
     """
-    root = allowed_server_folder(folder, extra_roots)
+    root = allowed_server_folder(folder, extra_roots, roots)
     table_path = (root / table_name).resolve()
     if root not in table_path.parents:
         raise DatasetImportError(f"the table {table_name!r} must be inside {root}")

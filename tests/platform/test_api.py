@@ -19,8 +19,11 @@ def test_anonymous_requests_are_refused(project):
     assert api().get("/api/projects/").status_code in (401, 403)
 
 
-def test_token_auth_and_project_creation(users):
+def test_token_auth_and_project_creation(users, settings):
+    from django.contrib.auth.models import Group
+
     client = api(users["outsider"])
+    users["outsider"].groups.add(Group.objects.create(name=settings.DIPTYCH_PI_GROUP))
     response = client.post("/api/projects/", {"name": "Mine"}, format="json")
     assert response.status_code == 201 and response.json()["my_role"] == "pi"
     assert [p["name"] for p in client.get("/api/projects/").json()["results"]] == ["Mine"]

@@ -85,6 +85,70 @@ def test_coders_get_images_by_opaque_id_without_file_names_or_metadata(
     shutil.rmtree(root)
 
 
+# ---------------------------------------------------------------- 1a/1b. own project, own import
+
+def test_project_creation_is_for_staff_and_the_pi_group_by_default(users, settings):
+    """The unblinding started with a coder creating a project of their own."""
+    from django.contrib.auth.models import Group
+    from rest_framework.test import APIClient
+
+    from projects.models import Project
+
+    coder = users["coder"]
+    api, page = APIClient(), Client()
+    api.force_authenticate(coder)
+    page.force_login(coder)
+    assert api.post("/api/projects/", {"name": "Rerun"}, format="json").status_code == 403
+    assert page.post(reverse("projects:project-list"), {"name": "Rerun"}).status_code == 403
+    assert b"Create project" not in page.get(reverse("projects:project-list")).content
+    assert not Project.objects.filter(name="Rerun").exists()
+    coder.groups.add(Group.objects.create(name=settings.DIPTYCH_PI_GROUP))
+    assert api.post("/api/projects/", {"name": "Mine"}, format="json").status_code == 201
+    settings.DIPTYCH_PROJECT_CREATORS = "anyone"
+    outsider = APIClient()
+    outsider.force_authenticate(users["outsider"])
+    assert outsider.post("/api/projects/", {"name": "Open"}, format="json").status_code == 201
+
+
+def test_server_folder_import_needs_staff_or_a_granted_data_root(users, project,
+                                                                  small_dataset_dir, settings):
+    """Every allowed root used to be open to every PI (and any user could be a PI of their own
+    project): the coder imported the demo's folder."""
+    from rest_framework.test import APIClient
+
+    from projects.models import DataRootGrant
+
+    root = small_dataset_dir.parent.resolve()
+    settings.DIPTYCH_ALLOWED_DATA_ROOTS = [root]
+    body = {"project": project.pk, "name": "same data", "server_folder": str(small_dataset_dir)}
+    api = APIClient()
+    api.force_authenticate(users["pi"])
+    refused = api.post("/api/datasets/", body, format="json")
+    assert refused.status_code == 400 and "administrator" in refused.json()["detail"]
+    assert str(root) not in refused.content.decode()   # no server path disclosed
+    page = Client()
+    page.force_login(users["pi"])
+    assert b'id="folder-form"' not in page.get(
+        reverse("projects:dataset-import", args=[project.pk])).content
+    assert not project.datasets.exists()
+    # An administrator grants the project that root: its PI may import from it.
+    DataRootGrant.objects.create(project=project, root=str(root))
+    assert b'id="folder-form"' in page.get(
+        reverse("projects:dataset-import", args=[project.pk])).content
+    assert api.post("/api/datasets/", body, format="json").status_code == 201
+    # Staff may import without a grant; a grant of one project opens nothing elsewhere.
+    from projects.services import access
+    other = access.create_project(users["outsider"], "Elsewhere")
+    outsider = APIClient()
+    outsider.force_authenticate(users["outsider"])
+    assert outsider.post("/api/datasets/", {**body, "project": other.pk},
+                         format="json").status_code == 400
+    users["outsider"].is_staff = True
+    users["outsider"].save()
+    assert outsider.post("/api/datasets/", {**body, "project": other.pk},
+                         format="json").status_code == 201
+
+
 # ---------------------------------------------------------------- 1c. rerunning the sampling
 
 def _stored_plan(validation_round):

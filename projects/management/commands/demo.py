@@ -10,6 +10,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
@@ -44,6 +45,7 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         passwords = self._accounts()
         pi = get_user_model().objects.get(username="pi")
+        pi.groups.add(Group.objects.get_or_create(name=settings.DIPTYCH_PI_GROUP)[0])
         project = Project.objects.filter(name=PROJECT_NAME).first() or \
             access.create_project(pi, PROJECT_NAME, "Tweets and images from MediaEval 2016 VMU")
         for username, role in ACCOUNTS:
