@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from .home import home
 from .security import ThrottledLoginView, obtain_auth_token
 
 from projects.urls import api_urlpatterns
@@ -16,5 +17,6 @@ urlpatterns = [
     path("", include("annotation.urls")),  # /code/… pages and /api/annotation/… (issue 5)
     path("", include("scoring.urls")),  # /scoring/… pages and /api/scoring/… (issue 6)
     path("api/", include(api_urlpatterns)),
+    path("", home, name="home"),  # before projects' "" (its project list): coders go to their rounds
     path("", include("projects.urls")),
 ]

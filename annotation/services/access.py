@@ -52,6 +52,14 @@ def coder_round_or_404(user, pk: int) -> ValidationRound:
     return validation_round
 
 
+def codes_only(user) -> bool:
+    """A user whose only part in Diptych is coding: a coder somewhere, PI or viewer nowhere, and
+    not allowed to create projects. Their home is their rounds, not the projects page."""
+    if not user.is_authenticated or project_access.can_create_projects(user):
+        return False
+    return set(user.memberships.values_list("role", flat=True)) == {Role.CODER}
+
+
 def managed_project_or_404(user, pk: int):
     project = project_access.get_visible_or_404(project_access.visible_projects(user), pk=pk)
     project_access.require_manager(user, project)

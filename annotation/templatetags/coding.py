@@ -2,6 +2,7 @@
 from django import template
 
 from annotation.models import Theme
+from annotation.services.access import codes_only
 
 register = template.Library()
 
@@ -10,3 +11,9 @@ register = template.Library()
 def theme_name_limit() -> int:
     """The longest theme name the codebook stores (the model field is the one home)."""
     return Theme._meta.get_field("name").max_length
+
+
+@register.simple_tag
+def is_coder_only(user) -> bool:
+    """Whether the navigation is a coder's (their rounds only, no projects page)."""
+    return codes_only(user)

@@ -196,3 +196,25 @@ def test_theme_length_is_counted_refusals_are_shown_and_long_names_wrap(
     assert not PostCode.objects.filter(coder=coder, pass_name="text",
                                        sampled_post__cluster_sample=sample).exists()
     assert not page.errors, page.errors
+
+
+def test_a_coders_home_is_their_rounds(validation_round, users, client, live_server, browser,
+                                       artefacts):
+    page = logged_in_page(browser, client, live_server, users["coder"])
+    page.goto(f"{live_server.url}/")
+    page.wait_for_url("**/code/")
+    assert page.locator("h1").inner_text() == "My coding"
+    assert page.locator(f'a[href="/code/rounds/{validation_round.pk}/"]').count() == 1
+    body = page.locator("body").inner_text()
+    assert "New project" not in body and "Create project" not in body
+    assert page.locator("header nav a", has_text="Projects").count() == 0
+    assert page.locator("header a.brand").get_attribute("href") == "/code/"
+    shoot(page, artefacts, "coder-home")
+    page.context.close()
+
+    pi_page = logged_in_page(browser, client, live_server, users["pi"])
+    pi_page.goto(f"{live_server.url}/")
+    assert pi_page.url == f"{live_server.url}/"
+    assert pi_page.locator("header nav a", has_text="Projects").count() == 1
+    assert pi_page.locator("td a", has_text=validation_round.project.name).count() == 1
+    assert not page.errors and not pi_page.errors
