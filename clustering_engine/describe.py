@@ -324,7 +324,8 @@ def prefer_distinct(order: Sequence[int], n: int, image_keys: Sequence | None = 
         seen_texts.add(txt)
         seen_both.add((img, txt))
 
-    for row in list(order) + [r for r in fallback if r not in set(order)]:
+    visited = set(order)
+    for row in list(order) + [r for r in fallback if r not in visited]:
         if len(kept) >= n:
             break
         img, txt = image_of(row), text_of(row)
@@ -337,7 +338,8 @@ def prefer_distinct(order: Sequence[int], n: int, image_keys: Sequence | None = 
             break
         if (image_of(row), text_of(row)) not in seen_both:
             keep(row)
-    n_skipped = sum(1 for row in skipped if row not in set(kept))
+    kept_rows = set(kept)
+    n_skipped = sum(1 for row in skipped if row not in kept_rows)
     return kept, n_skipped
 
 

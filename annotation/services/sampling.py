@@ -16,6 +16,10 @@ Design note
   keeping the first in pairs order, so a text is never shown twice in a text pass.
 * Without replacement; a cluster with fewer posts than the quota gives all of them (in a
   seeded random order); noise (-1) is excluded and counted in the report.
+* Distinct content first: posts are visited in a seeded random order and one whose image
+  (content hash) or normalised text (URLs, mentions, "RT @user" stripped) repeats a drawn one
+  is passed over while distinct posts remain (``clustering_engine.describe.prefer_distinct``,
+  the rule of the engine's representatives); the report counts ``duplicates_skipped``.
 * The clusters of all solutions are interleaved in a seeded random order
   (``round_entropy(seed, secret, INTERLEAVE_STREAM)``) and persisted in that order under random public
   ids; the first ``calibration_clusters`` of that order form the calibration set.
@@ -35,6 +39,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from django.db import transaction
 
+from clustering_engine.describe import prefer_distinct
 from projects.models import Solution
 
 from ..models import ClusterSample, SampledPost, ValidationRound, new_sampling_secret
@@ -106,25 +111,50 @@ def _read_run_frame(output_dir: str, solution_ids: list[str]) -> pd.DataFrame:
         raise SamplingError(f"labels.parquet has no column for {', '.join(missing)}")
     labels = pd.read_parquet(labels_path, columns=["pair_id", *solution_ids])
     pair_cols = set(pq.read_schema(pairs_path).names)
-    post_ids = pd.read_parquet(pairs_path, columns=["pair_id"] + (
-        ["post_id"] if "post_id" in pair_cols else []))
+    post_ids = pd.read_parquet(pairs_path, columns=["pair_id"] + [
+        c for c in ("post_id", "text", "image", "image_sha256") if c in pair_cols])
     if "post_id" not in post_ids:
         post_ids["post_id"] = post_ids["pair_id"]
+    # What makes two posts "the same" to a coder: the image content (else its path), the text.
+    image_key = next((c for c in ("image_sha256", "image") if c in post_ids), None)
+    post_ids["duplicate_image"] = post_ids[image_key] if image_key else None
+    post_ids["duplicate_text"] = post_ids["text"] if "text" in post_ids else None
     frame = labels.merge(post_ids, on="pair_id", how="left", sort=False)
     frame["post_id"] = frame["post_id"].fillna(frame["pair_id"]).astype(str)
     frame["pair_id"] = frame["pair_id"].astype(str)
     return frame
 
 
-def sample_cluster(seed: int, solution_id: str, label: int, pair_ids: np.ndarray,
-                   post_ids: np.ndarray, quota: int, secret: str = "") -> tuple[list[str], list[str]]:
-    """Draw ``quota`` posts of one cluster (members in pairs order)."""
+@dataclass
+class ClusterDraw:
+    pair_ids: list[str]
+    post_ids: list[str]
+    duplicates_skipped: int = 0   # posts passed over: their image or text was already drawn
+
+
+def draw_cluster(seed: int, solution_id: str, label: int, pair_ids: np.ndarray,
+                 post_ids: np.ndarray, quota: int, secret: str = "", *,
+                 image_keys: np.ndarray | None = None, texts: np.ndarray | None = None
+                 ) -> ClusterDraw:
+    """Draw ``quota`` posts of one cluster (members in pairs order), preferring distinct images
+    and distinct normalised texts (the engine's rule for representatives, so a coder does not
+    code the same photo or retweet ten times); repeats only when too few distinct posts exist."""
     _, first = np.unique(post_ids, return_index=True)
     first = np.sort(first)  # one pair per post, the first in pairs order
     units_pairs, units_posts = pair_ids[first], post_ids[first]
     rng = cluster_rng(seed, solution_id, label, secret)
-    take = rng.choice(len(first), size=min(quota, len(first)), replace=False)
-    return [str(p) for p in units_pairs[take]], [str(p) for p in units_posts[take]]
+    take, skipped = prefer_distinct(
+        rng.permutation(len(first)).tolist(), min(quota, len(first)),
+        None if image_keys is None else image_keys[first], None if texts is None else texts[first])
+    return ClusterDraw([str(p) for p in units_pairs[take]], [str(p) for p in units_posts[take]],
+                       skipped)
+
+
+def sample_cluster(seed: int, solution_id: str, label: int, pair_ids: np.ndarray,
+                   post_ids: np.ndarray, quota: int, secret: str = "") -> tuple[list[str], list[str]]:
+    """Draw ``quota`` posts of one cluster (members in pairs order)."""
+    draw = draw_cluster(seed, solution_id, label, pair_ids, post_ids, quota, secret)
+    return draw.pair_ids, draw.post_ids
 
 
 def build_plan(solutions: list[Solution], posts_per_cluster: int, seed: int,
@@ -143,15 +173,20 @@ def build_plan(solutions: list[Solution], posts_per_cluster: int, seed: int,
                                 [s.solution_id for s in run_solutions])
         pair_ids = frame["pair_id"].to_numpy()
         post_ids = frame["post_id"].to_numpy()
+        image_keys = frame["duplicate_image"].to_numpy()
+        texts = frame["duplicate_text"].to_numpy()
         for s in run_solutions:
             labels = frame[s.solution_id].to_numpy()
             noise = int((labels < 0).sum())
             entry = {"solution_pk": s.pk, "solution_id": s.solution_id, "noise_excluded": noise,
-                     "clusters": 0, "posts": 0, "small_clusters": []}
+                     "clusters": 0, "posts": 0, "small_clusters": [], "duplicates_skipped": 0}
             for label in np.unique(labels[labels >= 0]):
                 members = np.flatnonzero(labels == label)
-                pairs, posts = sample_cluster(seed, s.solution_id, int(label), pair_ids[members],
-                                              post_ids[members], posts_per_cluster, secret)
+                draw = draw_cluster(seed, s.solution_id, int(label), pair_ids[members],
+                                    post_ids[members], posts_per_cluster, secret,
+                                    image_keys=image_keys[members], texts=texts[members])
+                pairs, posts = draw.pair_ids, draw.post_ids
+                entry["duplicates_skipped"] += draw.duplicates_skipped
                 n_posts = len(set(post_ids[members].tolist()))
                 if n_posts < posts_per_cluster:
                     entry["small_clusters"].append({"cluster": int(label), "posts": n_posts})
@@ -169,6 +204,8 @@ def build_plan(solutions: list[Solution], posts_per_cluster: int, seed: int,
     plan.report["clusters"] = len(plan.clusters)
     plan.report["posts"] = sum(len(c.pair_ids) for c in plan.clusters)
     plan.report["noise_excluded"] = sum(e["noise_excluded"] for e in plan.report["solutions"])
+    plan.report["duplicates_skipped"] = sum(e["duplicates_skipped"]
+                                            for e in plan.report["solutions"])
     plan.report["calibration_clusters"] = min(calibration_clusters, len(plan.clusters))
     return plan
 
