@@ -20,6 +20,7 @@ from .services.codebook import (CodebookError, codebook, coded_theme_summary, di
                                 merge_themes, recent_themes, record_decision)
 from .services.coding import CodingError, get_or_create_theme
 from .services.sampling import SamplingError, create_round
+from .services.suggestions import earlier_pass_themes
 
 PASS_VALUES = [p.value for p in PASS_ORDER]
 
@@ -129,6 +130,7 @@ def code_pass(request, public_id, pass_name):
                    "theme": _theme_json(codes[p.pk].theme) if p.pk in codes else None,
                    "version": codes[p.pk].version if p.pk in codes else 0} for p in posts],
         "recent": [_theme_json(t) for t in recent],
+        "earlier": earlier_pass_themes(sample, request.user, pass_name),
         "next_url": next_url,
         "other_passes": {p: progress["passes"][p]["done"] for p in PASS_VALUES if p != pass_name},
         "items_per_pass": len(posts) + 1,

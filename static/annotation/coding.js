@@ -30,6 +30,17 @@
   });
   const byUrl = new Map(items.map((it) => [it.url, it]));
   let recent = (cfg.recent || []).slice();
+  // The cluster's themes from this coder's earlier passes: names (each pass has its own
+  // codebook), offered under the digits after this pass's recent themes, with a few slots kept.
+  const earlier = (cfg.earlier || []).map((t) => ({ id: null, name: t.name, from: t.pass }));
+  const EARLIER_SLOTS = 5;
+  function digitThemes() {
+    const key = (t) => t.name.toLowerCase();
+    const head = recent.slice(0, 9 - Math.min(earlier.length, EARLIER_SLOTS));
+    const taken = new Set(head.map(key));
+    const rest = earlier.concat(recent.slice(head.length)).filter((t) => !taken.has(key(t)) && taken.add(key(t)));
+    return head.concat(rest).slice(0, 9);
+  }
   let cursor = 0;
 
   // ------------------------------------------------------------------ queue
@@ -186,15 +197,22 @@
   function renderRecent() {
     const list = $("recent");
     list.textContent = "";
-    recent.slice(0, 9).forEach((t, i) => {
+    const themes = digitThemes();
+    themes.forEach((t, i) => {
       const li = document.createElement("li");
       const key = document.createElement("kbd");
       key.textContent = String(i + 1);
       li.appendChild(key);
       li.appendChild(document.createTextNode(" " + t.name));
+      if (t.from) {
+        const from = document.createElement("span");
+        from.className = "muted small from-pass";
+        from.textContent = " (" + t.from + " pass)";
+        li.appendChild(from);
+      }
       list.appendChild(li);
     });
-    $("recent-empty").hidden = recent.length > 0;
+    $("recent-empty").hidden = themes.length > 0;
   }
 
   function progress() {
@@ -258,7 +276,7 @@
     if (searchTimer) clearTimeout(searchTimer);
     searchTimer = setTimeout(async () => {
       const q = input.value.trim();
-      const local = recent.filter((t) => t.name.toLowerCase().includes(q.toLowerCase()));
+      const local = digitThemes().filter((t) => t.name.toLowerCase().includes(q.toLowerCase()));
       let remote = [];
       try {
         const r = await fetch(cfg.themes_url + "?pass=" + encodeURIComponent(cfg.pass) + "&q=" + encodeURIComponent(q), { credentials: "same-origin" });
@@ -314,7 +332,7 @@
       if (highlighted >= 0) pick(options[highlighted]);
       else if (!showLength()) { /* too long: stays in the box with the reason */ }
       else if (name) {
-        const same = options.concat(recent).find((t) => t.name.toLowerCase() === name.toLowerCase());
+        const same = options.concat(digitThemes()).find((t) => t.name.toLowerCase() === name.toLowerCase());
         pick(same || { id: null, name });
       } else closeBox();
     }
@@ -387,7 +405,7 @@
       else $("save-status").textContent = "Give the cluster a common theme first";
       e.preventDefault();
     } else if (/^[1-9]$/.test(e.key)) {
-      const theme = recent[Number(e.key) - 1];
+      const theme = digitThemes()[Number(e.key) - 1];
       if (theme) assign(item, theme);
       e.preventDefault();
     } else if (e.key === "z") { toggleZoom(item); e.preventDefault(); }

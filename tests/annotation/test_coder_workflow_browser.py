@@ -218,3 +218,45 @@ def test_a_coders_home_is_their_rounds(validation_round, users, client, live_ser
     assert pi_page.locator("header nav a", has_text="Projects").count() == 1
     assert pi_page.locator("td a", has_text=validation_round.project.name).count() == 1
     assert not page.errors and not pi_page.errors
+
+
+def digit_list(page):
+    return [li.inner_text() for li in page.locator("#recent li").all()]
+
+
+def test_earlier_passes_themes_are_offered_under_the_digits(
+        validation_round, users, client, live_server, browser, artefacts):
+    coder = users["coder"]
+    sample = my_sample(validation_round, coder)
+    n = sample.posts.count()
+    page = logged_in_page(browser, client, live_server, coder)
+    page.goto(f"{live_server.url}/code/c/{sample.public_id}/text/")
+    ready(page, "text")
+    assert digit_list(page) == []
+    type_theme(page, "Protest")
+    for _ in range(n - 1):
+        page.keyboard.press(" ")
+    type_theme(page, "Flood rescue")
+    wait_saved(page)
+    page.keyboard.press("n")
+
+    ready(page, "image")
+    assert digit_list(page) == ["1 Protest (text pass)", "2 Flood rescue (text pass)"]
+    shoot(page, artefacts, "image-pass-suggestions")
+    page.keyboard.press("1")                                   # common: Protest
+    page.keyboard.press("2")                                   # post 1: Flood rescue
+    for _ in range(n - 1):
+        page.keyboard.press("1")                               # the most recent: Flood rescue
+    wait_saved(page)
+    image = PostCode.objects.filter(coder=coder, cluster_sample=sample, pass_name="image")
+    assert set(image.values_list("theme__name", "theme__modality")) == {("Flood rescue", "image")}
+    assert image.count() == n
+    page.keyboard.press("n")
+
+    ready(page, "joint")
+    assert digit_list(page) == ["1 Protest (image pass)", "2 Flood rescue (image pass)"]
+    page.keyboard.press("2")                                   # common: Flood rescue
+    wait_saved(page)
+    common = sample.cluster_codes.get(coder=coder, pass_name="joint")
+    assert (common.theme.name, common.theme.modality) == ("Flood rescue", "joint")
+    assert not page.errors, page.errors
