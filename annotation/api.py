@@ -19,7 +19,8 @@ from .models import PASS_ORDER, ClusterCode, PostCode, Theme, ValidationRound
 from .services import access
 from .services.assignment import AssignmentError, sample_progress
 from .services.codebook import recent_themes, search_themes
-from .services.coding import CodingError, get_or_create_theme, save_cluster_code, save_post_code
+from .services.coding import (CodingError, PassOrderError, check_pass_order, get_or_create_theme,
+                              save_cluster_code, save_post_code)
 from .services.sampling import SamplingError, create_round
 
 PASS_VALUES = [p.value for p in PASS_ORDER]
@@ -120,6 +121,18 @@ def _writable(sample):
         raise RoundClosed()
 
 
+class EarlierPassIncomplete(APIException):
+    status_code = 400
+    default_code = "earlier_pass_incomplete"
+
+
+def _in_pass_order(sample, user, pass_name):
+    try:
+        check_pass_order(sample, user, pass_name)
+    except PassOrderError as exc:
+        raise EarlierPassIncomplete(str(exc)) from None
+
+
 @extend_schema(summary="Set my theme of one post in one pass (idempotent)",
                request=s.CodeWriteSerializer, responses=s.CodeResultSerializer)
 @api_view(["PUT"])
@@ -127,6 +140,7 @@ def post_code(request, public_id, pass_name):
     pass_name = _pass_or_404(pass_name)
     post = access.assigned_post_or_404(request.user, public_id)
     _writable(post.cluster_sample)
+    _in_pass_order(post.cluster_sample, request.user, pass_name)
     data = s.CodeWriteSerializer(data=request.data)
     data.is_valid(raise_exception=True)
     theme = _resolve_theme(request, post.cluster_sample.round.project, pass_name,
@@ -143,6 +157,7 @@ def common_code(request, public_id, pass_name):
     pass_name = _pass_or_404(pass_name)
     sample = access.assigned_sample_or_404(request.user, public_id)
     _writable(sample)
+    _in_pass_order(sample, request.user, pass_name)
     data = s.CodeWriteSerializer(data=request.data)
     data.is_valid(raise_exception=True)
     theme = _resolve_theme(request, sample.round.project, pass_name, data.validated_data)

@@ -23,7 +23,9 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
-from ..models import ClusterCode, CodeHistory, PostCode, Theme
+from ..models import PASS_ORDER, ClusterCode, CodeHistory, Pass, PostCode, Theme
+
+PASS_VALUES = [p.value for p in PASS_ORDER]
 
 
 class CodingError(Exception):
@@ -101,6 +103,25 @@ def save_cluster_code(cluster_sample, coder, pass_name: str, theme: Theme,
     _check_theme(cluster_sample, pass_name, theme)
     return _save(ClusterCode, {"cluster_sample": cluster_sample, "coder": coder,
                                "pass_name": pass_name}, theme, base_version, coder, "cluster_code")
+
+
+class PassOrderError(CodingError):
+    pass
+
+
+def check_pass_order(cluster_sample, coder, pass_name: str) -> None:
+    """Appendix E's order (text, image, joint) holds per cluster and coder on the server too:
+    a pass is refused until every earlier pass of that cluster is complete."""
+    from .assignment import sample_progress
+
+    earlier = PASS_VALUES[:PASS_VALUES.index(pass_name)]
+    if not earlier:
+        return
+    progress = sample_progress([cluster_sample], coder)[cluster_sample.pk]["passes"]
+    missing = [p for p in earlier if not progress[p]["complete"]]
+    if missing:
+        raise PassOrderError(f"finish the {Pass(missing[0]).label.lower()} pass of this cluster "
+                             "first")
 
 
 def _check_theme(cluster_sample, pass_name: str, theme: Theme) -> None:

@@ -52,6 +52,11 @@ def test_put_create_unchanged_change_conflict(shared_sample, users, client):
 def test_state_themes_and_closed_round(shared_sample, users, client):
     client.force_login(users["coder"])
     post = shared_sample.posts.first()
+    for target in [*shared_sample.posts.all(), shared_sample]:   # the text pass comes first
+        url = (reverse("annotation-api:common-code", args=[target.public_id, "text"])
+               if target is shared_sample else
+               reverse("annotation-api:post-code", args=[target.public_id, "text"]))
+        assert _put(client, url, theme_name="Street", base_version=0).status_code == 201
     _put(client, reverse("annotation-api:post-code", args=[post.public_id, "image"]),
          theme_name="Police line", base_version=0)
     state = client.get(reverse("annotation-api:cluster-state", args=[shared_sample.public_id])).json()
@@ -68,7 +73,7 @@ def test_state_themes_and_closed_round(shared_sample, users, client):
     r = _put(client, reverse("annotation-api:post-code", args=[post.public_id, "image"]),
              theme_name="Other", base_version=1)
     assert r.status_code == 423
-    assert PostCode.objects.get().theme.name == "Police line"
+    assert PostCode.objects.get(pass_name="image").theme.name == "Police line"
 
 
 def test_pass_order_is_enforced_by_pages(shared_sample, users, client):

@@ -195,3 +195,42 @@ def test_a_second_account_cannot_reproduce_another_rounds_plan(validation_round,
         assert response.status_code == 200 and secret not in response.content.decode(), url
     assert coder.get(reverse("annotation-api:round-detail",
                              args=[validation_round.pk])).status_code == 404
+
+
+# ---------------------------------------------------------------- 4. pass order on the server
+
+def test_the_server_refuses_a_pass_before_the_earlier_passes_of_that_cluster(validation_round,
+                                                                              users, coder2):
+    """``PUT …/joint/common/`` on an untouched cluster was accepted: the order was only the
+    page's. The image-only pass must come before the joint one, the text-only before both."""
+    from annotation.models import ClusterCode, PostCode
+
+    coder = users["coder"]
+    sample = _coder_sample(validation_round, coder)
+    post = sample.posts.first()
+    client = Client()
+    client.force_login(coder)
+
+    def put(url):
+        return client.put(url, {"theme_name": "Seen it", "base_version": 0},
+                          content_type="application/json")
+
+    for pass_name in ("image", "joint"):
+        for url in (reverse("annotation-api:common-code", args=[sample.public_id, pass_name]),
+                    reverse("annotation-api:post-code", args=[post.public_id, pass_name])):
+            refused = put(url)
+            assert refused.status_code == 400, (url, refused.status_code)
+            assert "text only pass of this cluster first" in refused.json()["detail"]
+    assert not PostCode.objects.exists() and not ClusterCode.objects.exists()
+    _complete_pass(sample, coder, "text")
+    refused = put(reverse("annotation-api:common-code", args=[sample.public_id, "joint"]))
+    assert refused.status_code == 400 and "image only pass" in refused.json()["detail"]
+    assert put(reverse("annotation-api:common-code", args=[sample.public_id, "image"])
+               ).status_code == 201
+    # The order is per coder: the first coder's progress opens nothing for the second.
+    assert sample.is_calibration and sample.assignments.filter(coder=coder2).exists()
+    second = Client()
+    second.force_login(coder2)
+    assert second.put(reverse("annotation-api:common-code", args=[sample.public_id, "image"]),
+                      {"theme_name": "Seen it", "base_version": 0},
+                      content_type="application/json").status_code == 400
