@@ -45,6 +45,15 @@ def measured(row: dict):
         row["delta_rss_gib"] = (peak[0] - before) / 2**30
 
 
+def machine_load() -> str:
+    """The 1/5/15-minute load averages and core count, for table headers (figures taken on a
+    shared machine are only comparable at similar load)."""
+    import os
+
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.1f}/{five:.1f}/{fifteen:.1f} on {os.cpu_count()} cores"
+
+
 def percentile(values, q: float):
     """The q-quantile (0..1) by nearest rank; None for no values."""
     ordered = sorted(values)
