@@ -41,6 +41,7 @@ S_Dbw (``variant="halkidi_package"``)
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 
