@@ -4,7 +4,7 @@ Coder URLs carry only public ids: /code/c/<cluster public id>/<pass>/.
 """
 from django.urls import include, path
 
-from . import api, image_views, views
+from . import api, image_views, intrusion_api, intrusion_views, views
 
 page_patterns = [
     path("", views.my_work, name="my-work"),
@@ -12,7 +12,11 @@ page_patterns = [
     path("c/<str:public_id>/", views.code_cluster, name="code-cluster"),
     path("c/<str:public_id>/<str:pass_name>/", views.code_pass, name="code-pass"),
     path("i/<str:public_id>/", image_views.coder_image, name="coder-image"),
+    path("intrusion/rounds/<int:pk>/", intrusion_views.code_intrusion, name="code-intrusion"),
+    path("intrusion/img/<str:public_id>/", intrusion_views.intrusion_image,
+         name="intrusion-image"),
     # PI pages
+    path("rounds/<int:pk>/intrusion/", intrusion_views.manage_intrusion, name="intrusion-manage"),
     path("projects/<int:pk>/rounds/", views.round_list, name="round-list"),
     path("projects/<int:pk>/rounds/new/", views.round_new, name="round-new"),
     path("projects/<int:pk>/codebook/", views.codebook_page, name="codebook"),
@@ -29,6 +33,11 @@ api_patterns = [
     path("posts/<str:public_id>/<str:pass_name>/", api.post_code, name="post-code"),
     path("rounds/", api.rounds, name="rounds"),
     path("rounds/<int:pk>/", api.round_detail, name="round-detail"),
+    path("rounds/<int:pk>/intrusion/", intrusion_api.round_intrusion, name="round-intrusion"),
+    path("intrusion/tasks/", intrusion_api.my_tasks, name="intrusion-tasks"),
+    path("intrusion/tasks/<str:public_id>/", intrusion_api.task_detail, name="intrusion-task"),
+    path("intrusion/tasks/<str:public_id>/answer/", intrusion_api.answer,
+         name="intrusion-answer"),
 ]
 
 urlpatterns = [

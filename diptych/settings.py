@@ -118,7 +118,9 @@ SPECTACULAR_SETTINGS = {
     # The schema and docs list every endpoint: logged-in users (session or token) only.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "ENUM_NAME_OVERRIDES": {"DatasetStatusEnum": "projects.models.dataset.Dataset.Status",
-                            "RunStatusEnum": "projects.models.run.RunStatus"},
+                            "RunStatusEnum": "projects.models.run.RunStatus",
+                            "IntrusionKindEnum": "annotation.intrusion_models.IntrusionKind",
+                            "SaveStatusEnum": ["created", "changed", "unchanged", "conflict"]},
 }
 
 # Celery: Redis in production; in the embedded default tasks run eagerly in-process.

@@ -10,7 +10,8 @@ from rest_framework.response import Response
 from . import serializers as s
 from .services import access
 from .services.choices import ChoiceError, set_choice
-from .services.comparison import clean_value, comparison, project_scores
+from .services import intrusion as intrusion_service
+from .services.comparison import clean_value, comparison, project_scores, records
 from .services.exports import start_export
 
 
@@ -77,3 +78,16 @@ def exports(request, pk):
 @api_view(["GET"])
 def export_detail(request, job_pk):
     return Response(s.ExportJobSerializer(access.export_job_or_404(request.user, job_pk)).data)
+
+
+@extend_schema(summary="Intrusion-test scores: per solution × kind, per kind, per cluster, per "
+                       "coder (model precision, Wilson interval, binomial and Fisher p, α)",
+               responses=OpenApiTypes.OBJECT)
+@api_view(["GET"])
+def intrusion_scores(request, pk):
+    project = access.readable_project_or_404(request.user, pk)
+    tables = intrusion_service.intrusion_scores(project)
+    return Response({"per_solution": records(tables["solution_scores"]),
+                     "per_kind": records(tables["kind_scores"]),
+                     "per_cluster": records(tables["cluster_scores"]),
+                     "per_coder": records(tables["coder_scores"])})

@@ -14,6 +14,7 @@ page_patterns = [
 api_patterns = [
     path("projects/<int:pk>/comparison/", api.comparison_table, name="comparison"),
     path("projects/<int:pk>/clusters/", api.cluster_scores, name="cluster-scores"),
+    path("projects/<int:pk>/intrusion/", api.intrusion_scores, name="intrusion-scores"),
     path("projects/<int:pk>/choices/<int:solution_pk>/", api.solution_choice, name="choice"),
     path("projects/<int:pk>/exports/", api.exports, name="exports"),
     path("exports/<int:job_pk>/", api.export_detail, name="export-detail"),

@@ -4,14 +4,15 @@ Every score and every export starts from these frames, so the dashboard and the 
 are computed from the same rows.
 
 Coders appear under a stable pseudonym (``coder_1``, ``coder_2``, … by user id among the
-project's coders): exports go to reviewers, and a later coder never renumbers earlier ones.
+project's coders, consistency codes and intrusion answers alike): exports go to reviewers, and
+a later coder never renumbers earlier ones.
 """
 from __future__ import annotations
 
 import pandas as pd
 from django.db.models import Count
 
-from annotation.models import ClusterCode, ClusterSample, PostCode, Theme
+from annotation.models import ClusterCode, ClusterSample, IntrusionAnswer, PostCode, Theme
 from annotation.services.codebook import effective_theme_map
 
 SAMPLE_FIELDS = {
@@ -37,6 +38,8 @@ def coder_pseudonyms(project) -> dict[int, str]:
     ids = set(PostCode.objects.filter(cluster_sample__round__project=project)
               .values_list("coder_id", flat=True))
     ids |= set(ClusterCode.objects.filter(cluster_sample__round__project=project)
+               .values_list("coder_id", flat=True))
+    ids |= set(IntrusionAnswer.objects.filter(task__round__project=project)
                .values_list("coder_id", flat=True))
     return {pk: f"coder_{i}" for i, pk in enumerate(sorted(ids), start=1)}
 

@@ -17,6 +17,7 @@ from projects.models import Solution
 from ..models import SolutionChoice
 from . import codes as code_tables
 from .consistency import cluster_means, cluster_scores, solution_scores
+from .intrusion import dashboard_section, intrusion_scores, score_tables
 from .reliability import reliability_table
 
 PASSES = [p.value for p in PASS_ORDER]
@@ -40,6 +41,7 @@ class ProjectScores:
     reliability: pd.DataFrame          # solution × pass
     reliability_overall: pd.DataFrame  # pass (all solutions)
     solutions: list = field(default_factory=list)
+    intrusion: dict = field(default_factory=dict)   # services.intrusion.intrusion_scores
 
 
 def round_solutions(project, round_ids=None):
@@ -58,7 +60,8 @@ def project_scores(project, round_ids=None) -> ProjectScores:
         solution_scores=solution_scores(per_coder),
         reliability=reliability_table(codes, ["solution_pk", "solution_id", "pass"]),
         reliability_overall=reliability_table(codes, ["pass"]),
-        solutions=round_solutions(project, round_ids))
+        solutions=round_solutions(project, round_ids),
+        intrusion=intrusion_scores(project, round_ids))
 
 
 def clean_value(value):
@@ -116,6 +119,17 @@ def comparison_rows(scores: ProjectScores, project) -> list[dict]:
     return rows
 
 
+def records(frame: pd.DataFrame) -> list[dict]:
+    return [{k: clean_value(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def _intrusion(scores: ProjectScores, rows: list[dict]) -> dict:
+    """Intrusion scores per solution × kind beside the rows shown (services.intrusion)."""
+    tables = scores.intrusion or score_tables()
+    return dashboard_section(records(tables["solution_scores"]), records(tables["kind_scores"]),
+                             rows, len(tables["answers"]))
+
+
 def filter_and_sort(rows: list[dict], method: str = "", algorithm: str = "",
                     sort: str = "") -> list[dict]:
     """Filter by method / algorithm; sort by a key of SORT_KEYS ('-' = descending), None last."""
@@ -134,6 +148,7 @@ def comparison(project, *, round_ids=None, method: str = "", algorithm: str = ""
     """Everything the dashboard page and its JSON show."""
     scores = scores or project_scores(project, round_ids)
     all_rows = comparison_rows(scores, project)
+    rows = filter_and_sort(all_rows, method, algorithm, sort)
     overall = {row["pass"]: {k: clean_value(v) for k, v in row.items()}
                for row in scores.reliability_overall.to_dict("records")}
     return {
@@ -143,7 +158,8 @@ def comparison(project, *, round_ids=None, method: str = "", algorithm: str = ""
                     **{f"alpha_{p}": f"Krippendorff's α ({p})" for p in PASSES}},
         "methods": sorted({r["method"] for r in all_rows}),
         "algorithms": sorted({r["algorithm"] for r in all_rows}),
-        "rows": filter_and_sort(all_rows, method, algorithm, sort),
+        "rows": rows,
+        "intrusion": _intrusion(scores, rows),
         "reliability_overall": {p: overall.get(p, {
             "alpha": None, "percent_agreement": None,
             "message": "undefined: no post was coded by two or more coders"}) for p in PASSES},
