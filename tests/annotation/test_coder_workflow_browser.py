@@ -260,3 +260,39 @@ def test_earlier_passes_themes_are_offered_under_the_digits(
     common = sample.cluster_codes.get(coder=coder, pass_name="joint")
     assert (common.theme.name, common.theme.modality) == ("Flood rescue", "joint")
     assert not page.errors, page.errors
+
+
+def test_image_pass_is_a_grid_with_the_same_keys(validation_round, users, client, live_server,
+                                                 browser, artefacts):
+    coder = users["coder"]
+    sample = my_sample(validation_round, coder)
+    n = sample.posts.count()
+    page = logged_in_page(browser, client, live_server, coder)
+    page.goto(f"{live_server.url}/code/c/{sample.public_id}/text/")
+    ready(page, "text")
+    code_pass_by_keyboard(page, "Protest")
+    page.keyboard.press("n")
+    ready(page, "image")
+    boxes = [page.locator(f'#items .item[data-index="{i}"]').bounding_box()
+             for i in range(1, n + 1)]
+    assert len({round(b["y"]) for b in boxes[:4]}) == 1       # four images side by side
+    assert boxes[1]["x"] > boxes[0]["x"] + boxes[0]["width"] - 1
+    viewport_height = page.viewport_size["height"]
+    assert all(b["y"] + b["height"] <= viewport_height for b in boxes)   # the cluster in view
+    # keys unchanged: the common theme, then j moves to the next image in reading order
+    type_theme(page, "Crowd")
+    assert page.evaluate("document.querySelector('.item.selected').dataset.index") == "1"
+    page.keyboard.press("j")
+    assert page.evaluate("document.querySelector('.item.selected').dataset.index") == "2"
+    page.keyboard.press("z")
+    page.wait_for_selector("#zoom:not([hidden])")
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#zoom", state="hidden")
+    page.keyboard.press("k")
+    for _ in range(n):
+        page.keyboard.press(" ")
+    wait_saved(page)
+    shoot(page, artefacts, "image-pass-grid")
+    assert PostCode.objects.filter(coder=coder, cluster_sample=sample, pass_name="image",
+                                   theme__name="Crowd").count() == n
+    assert not page.errors, page.errors
