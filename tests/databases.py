@@ -6,8 +6,8 @@ import socket
 def use_postgres_database(name: str, host: str = "127.0.0.1", port: int = 5432) -> bool:
     """Point DATABASE_URL at ``name`` on the local PostgreSQL unless the caller already set one.
 
-    Call it before Django is configured (i.e. before importing tests.platform.conftest). In a
-    whole-suite run the first package's choice stands; returns whether PostgreSQL answers.
+    Call it from a package's conftest at import time (tests/conftest.py configures Django later,
+    in ``pytest_configure``). The first choice stands; returns whether PostgreSQL answers.
     """
     try:
         with socket.create_connection((host, port), timeout=1):

@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from annotation.models import Assignment
 
-from .conftest import SOLUTION_IDS, SOLUTION_PKS
+from tests.fixtures.annotation import SOLUTION_IDS, SOLUTION_PKS
 
 pytestmark = pytest.mark.django_db
 

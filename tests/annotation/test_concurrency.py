@@ -8,7 +8,7 @@ from django.db import connection, connections
 from annotation.models import CodeHistory, PostCode
 from annotation.services.coding import get_or_create_theme, save_cluster_code, save_post_code
 
-from .conftest import POSTGRES_UP
+from tests.fixtures.platform import POSTGRES_UP
 
 pytestmark = [pytest.mark.django_db(transaction=True),
               pytest.mark.skipif(not POSTGRES_UP, reason="needs PostgreSQL at 127.0.0.1:5432")]

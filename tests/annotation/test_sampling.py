@@ -5,7 +5,7 @@ import pytest
 from annotation.models import ClusterSample, SampledPost
 from annotation.services.sampling import build_plan, create_round, guess_lang, sample_cluster
 
-from .conftest import SOLUTION_IDS, label_labels, vector_labels
+from tests.fixtures.annotation import SOLUTION_IDS, label_labels, vector_labels
 
 pytestmark = pytest.mark.django_db
 

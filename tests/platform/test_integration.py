@@ -13,7 +13,7 @@ from django.db import connection
 
 from projects.models import ClusterSummary, Dataset, EngineRun, RunStatus, Solution
 
-from .conftest import REDIS_PORT, SMALL_RUN_OPTIONS, reachable
+from tests.fixtures.platform import REDIS_PORT, SMALL_RUN_OPTIONS, reachable
 
 REPO = Path(__file__).resolve().parents[2]
 REDIS_URL = f"redis://127.0.0.1:{REDIS_PORT}/11"

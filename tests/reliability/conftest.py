@@ -1,27 +1,27 @@
-"""Reliability catalogue setup (issue 8): own PostgreSQL database name; fixtures of the
-platform, annotation and scoring tests imported, not edited.
+"""Reliability catalogue setup: own PostgreSQL database name; the shared fixtures are in
+tests/fixtures (loaded by tests/conftest.py).
 
 ``degenerate_run`` runs the real engine once per session on 30 MediaEval pairs whose texts are
 all one string holding HTML, a <script>, emoji and right-to-left text: it serves the "every
 text identical", "HDBSCAN all noise", "no NaN in any table" and "HTML rendered inert" cases.
 """
+import pandas as pd
+import pytest
 
-from tests.databases import use_postgres_database  # noqa: E402
+from tests.databases import use_postgres_database
+from tests.fixtures.platform import DATA
 
-use_postgres_database("diptych_reliability")   # before tests.platform.conftest configures Django
-
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-
-from tests.annotation.conftest import (coder2, finished_run, pairs_frame,  # noqa: E402,F401
-                                       run_output, solutions, validation_round)
-from tests.platform.conftest import (DATA, POSTGRES_UP, client_for, small_dataset_dir,  # noqa: E402,F401,E501
-                                     embedding_cache, platform_settings, project, users)
-from tests.scoring.conftest import scored_run  # noqa: E402,F401
+use_postgres_database("diptych_reliability")   # own database, so this package runs beside the others
 
 HOSTILE_TEXT = ("<script>alert('xss')</script><img src=x onerror=alert(1)> <b>bold</b> "
                 "مرحبا بالعالم 😀🇨🇳 שלום")
 N_DEGENERATE = 30
+
+
+@pytest.fixture(autouse=True)
+def _platform_settings(platform_settings):
+    """Every test here runs with the platform test settings (tests/fixtures/platform.py)."""
+    return platform_settings
 
 
 @pytest.fixture(scope="session")

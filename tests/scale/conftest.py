@@ -1,5 +1,5 @@
-"""Scale test setup: its own PostgreSQL database (diptych_scale), the platform fixtures imported
-(not edited), and helpers that start real Celery workers and a real gunicorn on loopback.
+"""Scale test setup: its own PostgreSQL database (diptych_scale) and helpers that start real
+Celery workers and a real gunicorn on loopback; the shared fixtures are in tests/fixtures.
 """
 import os
 import signal
@@ -9,18 +9,20 @@ import sys
 import time
 from pathlib import Path
 
-from tests.databases import use_postgres_database  # noqa: E402
+import pytest
+from django.db import connection
 
-use_postgres_database("diptych_scale")   # before tests.platform.conftest configures Django
+from tests.databases import use_postgres_database
+from tests.fixtures.platform import REDIS_PORT, reachable
 
-import pytest  # noqa: E402
-from django.db import connection  # noqa: E402
-
-from tests.platform.conftest import (DATA, POSTGRES_UP, REDIS_PORT, client_for,  # noqa: E402,F401
-                                     embedding_cache, platform_settings, project, reachable,
-                                     users)
-
+use_postgres_database("diptych_scale")   # own database, so this package runs beside the others
 REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def _platform_settings(platform_settings):
+    """Every test here runs with the platform test settings (tests/fixtures/platform.py)."""
+    return platform_settings
 
 
 def need_services():
@@ -91,6 +93,3 @@ def reset_celery_connections(app):
     for cached in ("queues", "default_queue", "router", "default_exchange"):
         app.amqp.__dict__.pop(cached, None)
 
-
-def pytest_configure(config):
-    config.addinivalue_line("filterwarnings", "ignore:No directory at:UserWarning")

@@ -9,7 +9,7 @@ import pytest
 from projects.models import ClusterSummary, Dataset, EngineRun, RunStatus, Solution
 from projects.services import run_views, search_index
 
-from .conftest import DATA, client_for
+from tests.fixtures.platform import DATA, client_for
 
 TEXTS = ["Road BLOCKADE near the bridge", "a*b [x] 10? glob specials", 'he said "stop" NOW',
          "抗议者在政府大楼前集会", "مظاهرة أمام مبنى الحكومة",

@@ -23,7 +23,9 @@ from clustering_engine.cache import SHARD_RE
 from projects.models import Dataset, EmbeddingShard, EngineRun, RunStatus
 from projects.services.runs import start_run
 
-from .conftest import (DATA, REPO, base_env, need_services, reset_celery_connections, start_process,
+from tests.fixtures.platform import DATA
+
+from .conftest import (REPO, base_env, need_services, reset_celery_connections, start_process,
                        stop_process)
 
 N_PAIRS, SHARD_SIZE = 120, 10

@@ -15,7 +15,7 @@ from projects.services.run_config import normalise_options
 from projects.services.runs import execute_run
 
 from . import fake_embedder
-from .conftest import DATA
+from tests.fixtures.platform import DATA
 
 N = 60
 
