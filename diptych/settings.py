@@ -1,10 +1,13 @@
 """Settings from the environment.
 
 Embedded default (no variables set): SQLite in ./var, Celery tasks run in-process (no broker
-server), DEBUG on. Production: set DJANGO_SECRET_KEY, DATABASE_URL (PostgreSQL), REDIS_URL,
-DJANGO_DEBUG=0 and DJANGO_ALLOWED_HOSTS.
+server), DEBUG off over plain http on localhost, a random secret key generated on first start
+and kept in var/secret_key. Production: set DJANGO_DEBUG=0 (HTTPS-only cookies, HSTS, SSL
+redirect), DJANGO_SECRET_KEY, DATABASE_URL (PostgreSQL), REDIS_URL and DJANGO_ALLOWED_HOSTS.
+Debug pages only when asked for: DJANGO_DEBUG=1.
 """
 import os
+import secrets
 from pathlib import Path
 
 import dj_database_url
@@ -12,9 +15,31 @@ import dj_database_url
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("DIPTYCH_VAR_DIR", BASE_DIR / "var"))
 
-DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
+
+def _local_secret_key(path: Path) -> str:
+    """The installation's own key: made once (mode 0600), then read; link() makes the first of
+    several starting processes win."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(50))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()
+
+
+DEBUG = os.environ.get("DJANGO_DEBUG") == "1"
+# A production installation says DJANGO_DEBUG=0 (deploy/diptych.env.example): HTTPS settings
+# below, and its key must come from the environment (shared by every web process).
+PRODUCTION = os.environ.get("DJANGO_DEBUG") == "0"
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or (
-    "insecure-dev-key-only-for-the-embedded-default" if DEBUG else None)
+    None if PRODUCTION else _local_secret_key(VAR_DIR / "secret_key"))
 if not SECRET_KEY:
     raise RuntimeError("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG=0")
 ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
@@ -89,6 +114,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
+# Outside production static files are served from the app folders (no collectstatic needed).
+WHITENOISE_USE_FINDERS = not PRODUCTION
 MEDIA_ROOT = Path(os.environ.get("DIPTYCH_MEDIA_ROOT", VAR_DIR / "media"))
 
 LOGIN_URL = "login"
@@ -181,7 +208,7 @@ DIPTYCH_EMBEDDING_DEVICE = os.environ.get("DIPTYCH_EMBEDDING_DEVICE", "auto")
 # A shard whose worker stopped refreshing it for this long may be taken by another delivery.
 DIPTYCH_EMBEDDING_LEASE_S = int(os.environ.get("DIPTYCH_EMBEDDING_LEASE_S", 300))
 
-if not DEBUG:
+if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = os.environ.get("DJANGO_SECURE_SSL_REDIRECT", "1") == "1"
