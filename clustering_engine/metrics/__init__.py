@@ -12,13 +12,16 @@ tested). Every public name is importable from ``clustering_engine.metrics``.
 """
 from .consistency import within_cluster_consistency
 from .data_loss import data_loss_at, data_loss_curve
-from .k_selection import marginal_gain, select_k
+from .k_selection import marginal_gain, s_dbw_rose, select_k
 from .label_cooccurrence import Cooccurrence, cooccurrence
-from .mutual_information import (AMI_HIGH, AMI_NEAR_ZERO, ami, ami_category, ami_permutation_test,
-                                 interpret_ami)
-from .sdbw import NOISE, S_DBW_VARIANTS, S_DbwInputError, _count_within, s_dbw  # noqa: F401
+from .mutual_information import (AMI_HIGH, AMI_NEAR_ZERO, BU_NEMO_AMI, CASM_AMI,
+                                 DEFAULT_AVERAGE_METHOD, ami, ami_category, ami_permutation_test,
+                                 interpret_ami, joint_clustering_value, noise_left_out)
+from .sdbw import (NOISE, S_DBW_VARIANTS, S_DbwInputError, _count_within,  # noqa: F401
+                   s_dbw, s_dbw_reading)
 
-__all__ = ["AMI_HIGH", "AMI_NEAR_ZERO", "Cooccurrence", "NOISE", "S_DBW_VARIANTS",
+__all__ = ["AMI_HIGH", "AMI_NEAR_ZERO", "BU_NEMO_AMI", "CASM_AMI", "DEFAULT_AVERAGE_METHOD",
+           "joint_clustering_value", "noise_left_out", "Cooccurrence", "NOISE", "S_DBW_VARIANTS",
            "S_DbwInputError", "ami", "ami_category", "ami_permutation_test", "cooccurrence",
            "data_loss_at", "data_loss_curve", "interpret_ami", "marginal_gain", "s_dbw",
-           "select_k", "within_cluster_consistency"]
+           "s_dbw_reading", "s_dbw_rose", "select_k", "within_cluster_consistency"]

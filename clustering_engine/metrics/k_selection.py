@@ -3,7 +3,9 @@
 Marginal gain / K selection
     ``marginal_gain`` returns one entry per input K, aligned with the input order; the
     smallest K has no previous grid point and gets ``None`` (never NaN). ``select_k`` returns
-    the first K (ascending) whose gain is strictly below the threshold, else the largest K.
+    the first K (ascending) whose gain is strictly below the threshold, else the largest K
+    (the paper's rule, kept as is). The gain is an absolute value, so a step where S_Dbw got
+    worse also counts as "small": ``s_dbw_rose`` flags such steps for the figure and tables.
 """
 from __future__ import annotations
 
@@ -43,6 +45,17 @@ def marginal_gain(ks: Sequence[int], scores: Sequence[float]) -> list[float | No
     for prev, cur in zip(order, order[1:]):
         gains[cur] = abs(scores[cur] - scores[prev]) / (ks[cur] - ks[prev])
     return gains
+
+
+def s_dbw_rose(ks: Sequence[int], scores: Sequence[float]) -> list[bool | None]:
+    """Per K (aligned with the input), whether S_Dbw rose from the previous grid point: the
+    gain is an absolute value, so such a step also reads as "small" and may be chosen; it is
+    flagged wherever the gain is shown. ``None`` for the smallest K."""
+    ks, scores, order = _validated_grid(ks, scores)
+    rose: list[bool | None] = [None] * len(ks)
+    for prev, cur in zip(order, order[1:]):
+        rose[cur] = scores[cur] > scores[prev]
+    return rose
 
 
 def select_k(ks: Sequence[int], scores: Sequence[float], threshold: float = 0.01) -> int:

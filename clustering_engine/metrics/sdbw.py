@@ -7,11 +7,13 @@ S_Dbw (``variant="paper"``, DESIGN "Definitions"; Halkidi & Vazirgiannis 2001)
     * ``sigma`` is the per-dimension population variance (``ddof=0``); ``v_i`` the cluster mean.
     * ``density_ij(p)`` counts the points of ``c_i`` and ``c_j`` within ``stdev`` of ``p``
       (``<=``; the DESIGN formula, not the "own cluster" density of public packages).
-    * Zero densities: a ratio is ``density_ij(u_ij) / max(density_ij(v_i), density_ij(v_j), 1)``.
-      When both centre densities are 0 the pair counts ``density_ij(u_ij)`` (0 when the
-      midpoint is empty too, the usual case), so the value is never NaN and a dense midpoint
-      between two empty centres is still penalised. ``n_zero_density_pairs`` (unordered pairs)
-      reports how many pairs had a zero denominator.
+    * Zero densities: a ratio is ``density_ij(u_ij) / max(density_ij(v_i), density_ij(v_j))``.
+      When both centre densities are 0 the ratio is undefined and the pair adds 0 (DESIGN):
+      adding the raw midpoint count would make S_Dbw grow with n (two empty centres with a
+      full midpoint scored 1000.5 instead of Scat's 0.5). ``n_zero_density_pairs`` (unordered
+      pairs) counts them, ``n_cluster_pairs`` all pairs, and ``reduced_to_scat`` is True when
+      they are most pairs: then Dens_bw is ~0 and S_Dbw has reduced to Scat
+      (``s_dbw_reading`` says so in words).
     * Singleton clusters are valid: variance 0, and the point lies on its own centre.
     * All non-noise points identical (``||sigma(S)|| = 0``): Scat = 0 (no scatter at all) and
       every ratio is 1 (all points lie on every centre and midpoint), so S_Dbw = 1.
@@ -256,7 +258,8 @@ def _all_identical(groups: _Clusters, overall_variance, means) -> bool:
     return bool(np.all(pts.max(axis=0) == pts.min(axis=0)))
 
 
-_DEGENERATE = (1.0, {"scat": 0.0, "dens_bw": 1.0, "stdev": 0.0, "n_zero_density_pairs": 0})
+_DEGENERATE = (1.0, {"scat": 0.0, "dens_bw": 1.0, "stdev": 0.0, "n_zero_density_pairs": 0,
+                     "n_cluster_pairs": 0, "reduced_to_scat": False})
 
 
 def _s_dbw_paper(groups: _Clusters, n_jobs: int | None):
@@ -284,10 +287,29 @@ def _s_dbw_paper(groups: _Clusters, n_jobs: int | None):
     dens_vi = np.diag(at_centre)[:, None] + at_centre.T   # density_ij(v_i) = a(i,i) + a(j,i)
     denom = np.maximum(dens_vi, dens_vi.T)              # max(density_ij(v_i), density_ij(v_j))
     iu = np.triu_indices(c, k=1)
-    ratios = dens_mid[iu] / np.maximum(denom[iu], 1)
+    zero = denom[iu] == 0
+    # Both centre densities 0: the ratio is undefined and the pair adds 0 (DESIGN); adding
+    # the raw midpoint count instead would make S_Dbw grow with n.
+    ratios = np.where(zero, 0.0, dens_mid[iu] / np.maximum(denom[iu], 1))
     dens_bw = float(2.0 * ratios.sum() / (c * (c - 1)))
     return scat + dens_bw, {"scat": scat, "dens_bw": dens_bw, "stdev": stdev,
-                            "n_zero_density_pairs": int((denom[iu] == 0).sum())}
+                            **_zero_density_summary(int(zero.sum()), len(zero))}
+
+
+def _zero_density_summary(n_zero: int, n_pairs: int) -> dict:
+    return {"n_zero_density_pairs": n_zero, "n_cluster_pairs": n_pairs,
+            "reduced_to_scat": bool(n_pairs and 2 * n_zero > n_pairs)}
+
+
+def s_dbw_reading(diagnostics: dict | None) -> str | None:
+    """A sentence to show beside S_Dbw when most cluster pairs had zero centre densities
+    (then Dens_bw is ~0 and S_Dbw has reduced to Scat); None otherwise."""
+    if not diagnostics or not diagnostics.get("reduced_to_scat"):
+        return None
+    return (f"S_Dbw has reduced to Scat at this K: {diagnostics['n_zero_density_pairs']} of "
+            f"{diagnostics['n_cluster_pairs']} cluster pairs have no point within stdev of "
+            "either centre, so they add nothing to Dens_bw "
+            f"({diagnostics.get('dens_bw', 0.0):.3g}); the value measures compactness only.")
 
 
 def _s_dbw_halkidi_package(groups: _Clusters, n_jobs: int | None):
@@ -326,4 +348,4 @@ def _s_dbw_halkidi_package(groups: _Clusters, n_jobs: int | None):
     ratios = dens_mid[iu] / np.maximum(denom[iu], 1)
     dens_bw = float(2.0 * ratios.sum() / (c * (c - 1)))
     return scat + dens_bw, {"scat": scat, "dens_bw": dens_bw, "stdev": stdev,
-                            "n_zero_density_pairs": int((denom[iu] == 0).sum())}
+                            **_zero_density_summary(int((denom[iu] == 0).sum()), len(iu[0]))}
