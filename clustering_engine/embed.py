@@ -1,7 +1,14 @@
 """Batched embedding runner: dedupes items by content hash, reuses the cache, embeds the rest.
 
 Every `flush_rows` newly embedded items are stored in the cache as one shard, so a run killed
-mid-way resumes where it stopped. Images are decoded in worker processes (torch DataLoader); an
+mid-way resumes where it stopped.
+
+Batch invariance: the model is always called with a fixed number of items (the embedder's
+`text_call_size` / `image_call_size`; 1 = one item per call), a short last call padded with a fixed
+filler. BLAS and oneDNN pick their kernels and summation order from the array shapes, so a vector
+computed in a batch of 8 can differ in the last bit from the same content's vector in a batch of 64;
+with fixed shapes a content's vector does not depend on its batch companions, the runner's batch
+size, the number of decoding workers or what an earlier run put in the cache. Images are decoded in worker processes (torch DataLoader); an
 image that cannot be decoded or embedded is reported by row index and gets a zero vector instead
 of ending the run.
 """
@@ -9,6 +16,7 @@ of ending the run.
 from __future__ import annotations
 
 import io
+import sys
 import warnings
 
 import numpy as np
@@ -18,6 +26,8 @@ from .embedders.base import combine_pair_vectors
 from .errors import ConfigError, EngineError, ModelUnavailableError
 
 FLUSH_ROWS = 1024
+# What pads a short last model call (its vectors are thrown away): a mid-grey square and an empty text.
+FILLER_IMAGE_RGB, FILLER_IMAGE_SIZE, FILLER_TEXT = (128, 128, 128), 224, ""
 
 
 # ----- image decoding (runs in worker processes: must stay picklable and top-level) -----
@@ -145,6 +155,53 @@ def _assemble(n, dim, hashes, known):
     return out
 
 
+def call_sizes(embedder) -> tuple[int, int]:
+    """(texts, images) per model call; an embedder that does not declare them gets one item
+    per call, which is batch-invariant for any model."""
+    return (max(1, int(getattr(embedder, "text_call_size", 1))),
+            max(1, int(getattr(embedder, "image_call_size", 1))))
+
+
+def _filler_image():
+    from PIL import Image
+
+    return Image.new("RGB", (FILLER_IMAGE_SIZE, FILLER_IMAGE_SIZE), FILLER_IMAGE_RGB)
+
+
+def _fixed_shape_calls(embed, items: list, call_size: int, filler) -> np.ndarray:
+    """Embed `items` in calls of exactly `call_size`, the last one padded with `filler`."""
+    parts = []
+    for start in range(0, len(items), call_size):
+        chunk = items[start:start + call_size]
+        vectors = np.asarray(embed(chunk + [filler] * (call_size - len(chunk))))
+        parts.append(vectors[:len(chunk)])
+    return np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
+
+
+def precision_policy(embedder) -> dict:
+    """How this embedder's vectors are made reproducible: recorded in the run manifest."""
+    text_size, image_size = call_sizes(embedder)
+    policy = {"dtype": "float32", "device": getattr(embedder, "device", "cpu"),
+              "text_call_size": text_size, "image_call_size": image_size,
+              "filler": {"text": FILLER_TEXT, "image": f"RGB{FILLER_IMAGE_RGB} "
+                                                       f"{FILLER_IMAGE_SIZE}x{FILLER_IMAGE_SIZE}"},
+              "batch_invariant": True,
+              "note": "every model call has a fixed number of items (a short last call is padded "
+                      "with the filler), so a content's vector does not depend on its batch "
+                      "companions, the batch size or the worker count; bit-identical on the same "
+                      "machine, threads and library versions"}
+    threads = getattr(embedder, "threads", None)
+    if threads is not None:
+        policy["threads"] = int(threads)
+    if "torch" in sys.modules:
+        torch = sys.modules["torch"]
+        policy["torch_threads"] = int(torch.get_num_threads())
+        if str(policy["device"]).startswith("cuda"):
+            policy["cudnn_deterministic"] = bool(torch.backends.cudnn.deterministic)
+            policy["tf32"] = bool(torch.backends.cuda.matmul.allow_tf32)
+    return policy
+
+
 def _check_cache(cache):
     if cache is not None and not isinstance(cache, EmbeddingCache):
         raise ConfigError(f"cache must be an EmbeddingCache, not {type(cache).__name__}")
@@ -164,7 +221,9 @@ def embed_texts(embedder, texts, *, cache: EmbeddingCache | None = None, batch_s
     with _progress(len(todo), f"embed texts ({embedder.name})", progress) as bar:
         for start in range(0, len(todo), batch_size):
             batch = todo[start:start + batch_size]
-            collector.add(batch, embedder.embed_texts([texts[first[h]] for h in batch]))
+            collector.add(batch, _fixed_shape_calls(embedder.embed_texts,
+                                                    [texts[first[h]] for h in batch],
+                                                    call_sizes(embedder)[0], FILLER_TEXT))
             bar.update(len(batch))
     collector.flush()
     known.update(collector.vectors)
@@ -219,15 +278,18 @@ def _embed_image_batch(embedder, items):
     """Embed [(hash, image)]; if the batch fails, retry one by one to isolate the bad images.
     Returns (ok hashes, their vectors, {hash: error}). Re-raises when every image fails, since
     that is a model problem (e.g. out of memory), not bad data."""
+    size, filler = call_sizes(embedder)[1], _filler_image()
     try:
-        return [h for h, _ in items], embedder.embed_images([img for _, img in items]), {}
+        return ([h for h, _ in items],
+                _fixed_shape_calls(embedder.embed_images, [img for _, img in items], size, filler),
+                {})
     except ModelUnavailableError:
         raise
     except Exception as batch_error:
         ok_hashes, vectors, errors = [], [], {}
         for h, img in items:
             try:
-                vectors.append(embedder.embed_images([img])[0])
+                vectors.append(_fixed_shape_calls(embedder.embed_images, [img], size, filler)[0])
                 ok_hashes.append(h)
             except Exception as exc:
                 errors[h] = f"{type(exc).__name__}: {exc}"

