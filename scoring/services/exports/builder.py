@@ -13,6 +13,8 @@ from matplotlib.figure import Figure
 from ..comparison import METRIC_COLUMNS, PASSES
 from ..consistency import BASELINE_DRAWS
 from ..figures import plot_cluster_consistency, plot_mean_consistency
+from ..intrusion import score_tables
+from . import intrusion
 from .reader import ExportInputs
 
 PACKAGES = ("django", "djangorestframework", "celery", "numpy", "pandas", "pyarrow", "scipy",
@@ -119,8 +121,10 @@ def provenance(inputs: ExportInputs, files_note: str = "") -> dict:
             "s_dbw_common": "S_Dbw in the run's common space (evaluation_spaces.common)",
             "ami_text_image": "AMI between the text-only and image-only labels (engine)",
             "data_loss_top25": "share of pairs outside the 25 largest clusters, noise lost (engine)",
-            "consistency_*": "human codes (this export's scores/)", "alpha_*": "human codes"},
-        "scoring_conventions": CONVENTIONS,
+            "consistency_*": "human codes (this export's scores/)", "alpha_*": "human codes",
+            "intrusion_*": "intrusion answers (data/intrusion_answers, scores/intrusion_*)"},
+        "intrusion_plans": inputs.intrusion_plans,
+        "scoring_conventions": {**CONVENTIONS, **intrusion.CONVENTIONS},
         "runs": [{"run_id": r.run.pk, "dataset": r.run.dataset.name,
                   "status": r.run.status,
                   "started_at": r.run.started_at.isoformat() if r.run.started_at else None,
@@ -165,6 +169,8 @@ def build_bundle(inputs: ExportInputs) -> ExportBundle:
     bundle.tables["scores/reliability"] = scores.reliability.drop(
         columns=["solution_pk"], errors="ignore")
     bundle.tables["scores/reliability_overall"] = scores.reliability_overall
+    bundle.tables.update(intrusion.intrusion_tables(scores.intrusion or score_tables(),
+                                                    inputs.intrusion_items))
     metrics = metric_table(inputs)
     bundle.tables["tables/comparison"] = metrics
     bundle.latex["tables/comparison.tex"] = latex_table(

@@ -16,6 +16,7 @@ from projects.models import EngineRun
 
 from .. import codes as code_tables
 from ..comparison import ProjectScores, comparison, project_scores
+from . import intrusion
 
 
 @dataclass
@@ -37,6 +38,8 @@ class ExportInputs:
     adjudications: pd.DataFrame
     rounds: list = field(default_factory=list)
     runs: list[RunInputs] = field(default_factory=list)
+    intrusion_items: pd.DataFrame | None = None   # exports.intrusion.items_table
+    intrusion_plans: list = field(default_factory=list)
 
 
 def _run_manifest(run: EngineRun) -> dict:
@@ -95,4 +98,5 @@ def read_export_inputs(project) -> ExportInputs:
         rounds=list(ValidationRound.objects.filter(project=project).order_by("pk")
                     .prefetch_related("solutions")),
         runs=[RunInputs(run, _run_manifest(run), _labels(run), _figure_files(run))
-              for _, run in sorted(runs.items())])
+              for _, run in sorted(runs.items())],
+        intrusion_items=intrusion.items_table(project), intrusion_plans=intrusion.plans(project))
