@@ -19,6 +19,8 @@ class NoStoreCodingMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         match = getattr(request, "resolver_match", None)
-        if match is not None and NO_STORE_NAMESPACES.intersection(match.namespaces):
+        # A view that chose its own caching (the coders' image thumbnails) keeps it.
+        if (match is not None and NO_STORE_NAMESPACES.intersection(match.namespaces)
+                and not response.has_header("Cache-Control")):
             add_never_cache_headers(response)
         return response

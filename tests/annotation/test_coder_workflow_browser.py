@@ -296,3 +296,12 @@ def test_image_pass_is_a_grid_with_the_same_keys(validation_round, users, client
     assert PostCode.objects.filter(coder=coder, cluster_sample=sample, pass_name="image",
                                    theme__name="Crowd").count() == n
     assert not page.errors, page.errors
+
+
+def test_coder_images_keep_their_own_caching(validation_round, users, client):
+    coder = users["coder"]
+    post = my_sample(validation_round, coder).posts.exclude(image="").first()
+    client.force_login(coder)
+    response = client.get(reverse("annotation:coder-image", args=[post.public_id]) + "?size=thumb")
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "private, max-age=86400"
