@@ -1,4 +1,4 @@
-"""Login throttling and API error answers for infrastructure faults (issue 8).
+"""Login throttling and API error answers for infrastructure faults.
 
 Login: after ``LOGIN_MAX_FAILURES`` failed logins for one username from one IP address, that
 pair is locked for ``LOGIN_LOCK_SECONDS`` (a counter in Django's cache; Redis in production so

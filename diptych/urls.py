@@ -14,8 +14,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/token/", obtain_auth_token, name="api-token"),
-    path("", include("annotation.urls")),  # /code/… pages and /api/annotation/… (issue 5)
-    path("", include("scoring.urls")),  # /scoring/… pages and /api/scoring/… (issue 6)
+    path("", include("annotation.urls")),  # /code/… pages and /api/annotation/…
+    path("", include("scoring.urls")),  # /scoring/… pages and /api/scoring/…
     path("api/", include(api_urlpatterns)),
     path("", home, name="home"),  # before projects' "" (its project list): coders go to their rounds
     path("", include("projects.urls")),

@@ -1,4 +1,4 @@
-/* Keyboard coding with autosave (annotation app, issue 5).
+/* Keyboard coding with autosave (annotation app).
  *
  * Every label goes into a retry queue kept in localStorage before it is sent, and leaves the queue
  * only when the server has acknowledged it (2xx), refused it for good (409 conflict: the server's
