@@ -11,6 +11,7 @@ from rest_framework.decorators import api_view
 from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.response import Response
 
+from projects.api_input import id_param
 from projects.models import Solution
 from projects.services import access as project_access
 
@@ -179,7 +180,7 @@ def _managed_rounds(user):
 def rounds(request):
     if request.method == "GET":
         qs = _managed_rounds(request.user).prefetch_related("solutions")
-        if project := request.query_params.get("project"):
+        if project := id_param(request.query_params, "project"):
             qs = qs.filter(project_id=project)
         return Response({"results": s.RoundSerializer(qs, many=True).data})
     form = s.RoundCreateSerializer(data=request.data)

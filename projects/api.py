@@ -8,10 +8,11 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from . import serializers as s
+from .api_input import BoundedJSONParser, id_param
 from .services import access
 from .services.datasets import DatasetImportError, import_server_folder, import_uploaded_dataset
 from .services.run_config import RunConfigError
@@ -40,11 +41,11 @@ class ProjectViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
 
 class DatasetViewSet(viewsets.ReadOnlyModelViewSet):
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, BoundedJSONParser]
 
     def get_queryset(self):
         qs = access.visible_datasets(self.request.user)
-        if project := self.request.query_params.get("project"):
+        if project := id_param(self.request.query_params, "project"):
             qs = qs.filter(project_id=project)
         return qs.order_by("-created_at", "-id")
 
@@ -76,7 +77,7 @@ class EngineRunViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         qs = access.visible_runs(self.request.user)
         for field in ("project", "dataset"):
-            if value := self.request.query_params.get(field):
+            if value := id_param(self.request.query_params, field):
                 qs = qs.filter(**{f"{field}_id": value})
         return qs.order_by("-created_at", "-id")
 
@@ -123,7 +124,7 @@ class SolutionViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         qs = access.visible_solutions(self.request.user)
-        if run := self.request.query_params.get("run"):
+        if run := id_param(self.request.query_params, "run"):
             qs = qs.filter(run_id=run)
         return qs.order_by("run_id", "kind", "method", "algorithm", "k", "id")
 
@@ -133,7 +134,7 @@ class ClusterViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         qs = access.visible_clusters(self.request.user)
-        if solution := self.request.query_params.get("solution"):
+        if solution := id_param(self.request.query_params, "solution"):
             qs = qs.filter(solution_id=solution)
         if query := self.request.query_params.get("q"):
             qs = qs.filter(search_text__contains=query.lower())

@@ -4,12 +4,13 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from .api_input import page_id
 from .forms import DatasetUploadForm, MemberForm, ProjectForm, RunForm, ServerFolderForm
 from .models import Role, Solution
 from .services import access, run_views
@@ -246,8 +247,8 @@ def solution_gallery(request, pk):
 def solution_compare(request, pk):
     run = _run(request, pk)
     solutions = run.solutions.all()
-    a = solutions.filter(pk=request.GET.get("a")).first()
-    b = solutions.filter(pk=request.GET.get("b")).first()
+    a = solutions.filter(pk=page_id(request.GET.get("a"))).first()
+    b = solutions.filter(pk=page_id(request.GET.get("b"))).first()
     table = run_views.cross_tabulation(a, b) if a and b and a != b else None
     rows = []
     if table:
