@@ -5,13 +5,15 @@
 - ``k_selection``: marginal gain of S_Dbw over K and the K it selects;
 - ``data_loss``: share of pairs outside the top-k clusters;
 - ``label_cooccurrence``: text x image label co-occurrence in Hungarian order;
-- ``consistency``: within-cluster consistency of coded themes.
+- ``consistency``: within-cluster consistency of coded themes;
+- ``known_groupings``: agreement of a clustering with known groupings (truth column).
 
 Each module's docstring states its conventions (choices the paper leaves open; they are
 tested). Every public name is importable from ``clustering_engine.metrics``.
 """
 from .consistency import within_cluster_consistency
 from .data_loss import data_loss_at, data_loss_curve
+from .known_groupings import agreement_with_truth
 from .k_selection import marginal_gain, s_dbw_rose, select_k
 from .label_cooccurrence import Cooccurrence, cooccurrence
 from .mutual_information import (AMI_HIGH, AMI_NEAR_ZERO, BU_NEMO_AMI, CASM_AMI,
@@ -21,7 +23,7 @@ from .sdbw import (NOISE, S_DBW_VARIANTS, S_DbwInputError, _count_within,  # noq
                    s_dbw, s_dbw_reading)
 
 __all__ = ["AMI_HIGH", "AMI_NEAR_ZERO", "BU_NEMO_AMI", "CASM_AMI", "DEFAULT_AVERAGE_METHOD",
-           "joint_clustering_value", "noise_left_out", "Cooccurrence", "NOISE", "S_DBW_VARIANTS",
+           "agreement_with_truth", "joint_clustering_value", "noise_left_out", "Cooccurrence", "NOISE", "S_DBW_VARIANTS",
            "S_DbwInputError", "ami", "ami_category", "ami_permutation_test", "cooccurrence",
            "data_loss_at", "data_loss_curve", "interpret_ami", "marginal_gain", "s_dbw",
            "s_dbw_reading", "s_dbw_rose", "select_k", "within_cluster_consistency"]
