@@ -8,8 +8,9 @@ when dimensions (e.g. 512 + 1,280) approach or exceed the number of pairs, and e
 projection is weighted by its canonical correlation to the power ``eigen_power`` (Gong et
 al. use 4), which damps directions where the modalities barely agree.
 
-This is NOT a pretrained multimodal model: every output names it "rcca (learned from the
-pairs)" so readers do not mistake it for CLIP.
+This is NOT a pretrained multimodal model: it keeps only what the modalities share, so on
+data where text and image carry different information it loses what joint embedding is meant
+to keep. Its method is ``cca`` (never "joint") and every output names it so.
 """
 from __future__ import annotations
 
@@ -18,13 +19,20 @@ import numpy as np
 from .spec import COMBINES
 from .vectors import l2_normalise
 
-LABEL = "rcca (regularised CCA learned from the pairs; not a pretrained multimodal model)"
+LABEL = "cca (regularised CCA learned from the pairs; not a pretrained multimodal model)"
 
 
 def _inverse_sqrt(C: np.ndarray) -> np.ndarray:
     values, vectors = np.linalg.eigh(C)
     values = np.clip(values, 1e-12, None)
     return (vectors / np.sqrt(values)) @ vectors.T
+
+
+def _variate_correlations(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Pearson correlation of each column pair (centred inputs); 0 for a constant column."""
+    norms = np.linalg.norm(A, axis=0) * np.linalg.norm(B, axis=0)
+    dots = np.einsum("ij,ij->j", A, B)
+    return np.clip(np.where(norms > 0, dots / np.where(norms > 0, norms, 1.0), 0.0), -1.0, 1.0)
 
 
 class RegularizedCCA:
@@ -69,10 +77,13 @@ class RegularizedCCA:
         cross = Tc.T @ Ic / max(len(T) - 1, 1)
         U, s, Vt = np.linalg.svd(Wt @ cross @ Wi, full_matrices=False)
         k = min(self.n_components, len(s))
-        self.correlations_ = s[:k]
+        text_dirs, image_dirs = Wt @ U[:, :k], Wi @ Vt[:k].T
+        # The singular values are correlations only under the shrunk covariances (they can
+        # exceed 1); report the canonical variates' actual Pearson correlations on the pairs.
+        self.correlations_ = _variate_correlations(Tc @ text_dirs, Ic @ image_dirs)
         scale = np.clip(self.correlations_, 0, None) ** self.eigen_power
-        self.text_projection_ = (Wt @ U[:, :k]) * scale
-        self.image_projection_ = (Wi @ Vt[:k].T) * scale
+        self.text_projection_ = text_dirs * scale
+        self.image_projection_ = image_dirs * scale
         return self
 
     def transform(self, T: np.ndarray, I: np.ndarray) -> np.ndarray:
