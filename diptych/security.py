@@ -1,9 +1,15 @@
 """Login throttling and API error answers for infrastructure faults.
 
-Login: after ``LOGIN_MAX_FAILURES`` failed logins for one username from one IP address, that
-pair is locked for ``LOGIN_LOCK_SECONDS`` (a counter in Django's cache; Redis in production so
-every web process sees it). The page says so and how long to wait; a successful login clears
-the counter. The API token endpoint is throttled by DRF (``LoginRateThrottle``, scope "login").
+Login: after ``LOGIN_MAX_FAILURES`` failed logins for one username from one client address,
+that pair is locked for ``LOGIN_LOCK_SECONDS`` (a counter in Django's cache; Redis in
+production so every web process sees it). One lock for every way in: the counter lives in the
+authentication backend (``LockingModelBackend``), which the login form, ``/admin/login/`` and
+the API token endpoint all go through; each of them answers 429 with the message while locked.
+The token endpoint is also rate-limited per client address (``LoginRateThrottle``).
+
+The client address is ``REMOTE_ADDR``; ``X-Forwarded-For`` is read only when REMOTE_ADDR is one
+of ``DIPTYCH_TRUSTED_PROXIES`` (default: none), and then the last address not a trusted proxy
+is the client (rotating the header from outside changes nothing).
 
 API faults: a dropped database connection answers 503 with a JSON message and ``Retry-After``
 (not a bare 500), so clients retry; the annotation page keeps the label queued meanwhile.
@@ -11,11 +17,17 @@ API faults: a dropped database connection answers 503 with a JSON message and ``
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 
 from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.views import LoginView
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.db import InterfaceError, OperationalError, close_old_connections
+from django.http import HttpResponse
 from rest_framework import status
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.response import Response
@@ -23,12 +35,30 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import exception_handler
 
 
-def _client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR") or "unknown"
+def _trusted(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(net, strict=False)
+               for net in settings.DIPTYCH_TRUSTED_PROXIES)
+
+
+def client_ip(request) -> str:
+    if request is None:
+        return "unknown"
+    remote = request.META.get("REMOTE_ADDR") or "unknown"
+    if not _trusted(remote):
+        return remote
+    hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    for hop in reversed([h for h in hops if h]):
+        if not _trusted(hop):
+            return hop
+    return remote
 
 
 def _key(username: str, ip: str) -> str:
-    digest = hashlib.sha256(f"{username.strip().lower()}|{ip}".encode()).hexdigest()[:32]
+    digest = hashlib.sha256(f"{(username or '').strip().lower()}|{ip}".encode()).hexdigest()[:32]
     return f"diptych:login-failures:{digest}"
 
 
@@ -61,42 +91,68 @@ def lock_message() -> str:
             f"{minutes} minutes.")
 
 
+class LockingModelBackend(ModelBackend):
+    """Django's backend behind the failure counter: every way of logging in shares the lock."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if username is None:
+            username = kwargs.get(get_user_model().USERNAME_FIELD)
+        if username is None or password is None:
+            return None
+        ip = client_ip(request)
+        if locked(username, ip):
+            raise PermissionDenied(lock_message())   # stops authenticate(): no other backend
+        user = super().authenticate(request, username=username, password=password, **kwargs)
+        if user is None:
+            record_failure(username, ip)
+        else:
+            clear_failures(username, ip)
+        return user
+
+
 class ThrottledLoginView(LoginView):
-    """Django's LoginView with a per (username, IP) failure counter and lock."""
+    """Django's LoginView that says so (429) while the account is locked for this address."""
+
+    def _locked_response(self, form):
+        response = self.render_to_response(self.get_context_data(
+            form=form, lockout_message=lock_message()))
+        response.status_code = 429
+        return response
 
     def post(self, request, *args, **kwargs):
-        username = request.POST.get("username", "")
-        ip = _client_ip(request)
-        if locked(username, ip):
-            response = self.render_to_response(self.get_context_data(
-                form=self.form_class(request), lockout_message=lock_message()))
-            response.status_code = 429
-            return response
+        if locked(request.POST.get("username", ""), client_ip(request)):
+            return self._locked_response(self.form_class(request))
         return super().post(request, *args, **kwargs)
 
-    def form_valid(self, form):
-        clear_failures(self.request.POST.get("username", ""), _client_ip(self.request))
-        return super().form_valid(form)
-
     def form_invalid(self, form):
-        username, ip = self.request.POST.get("username", ""), _client_ip(self.request)
-        record_failure(username, ip)
-        if locked(username, ip):
-            response = self.render_to_response(self.get_context_data(
-                form=form, lockout_message=lock_message()))
-            response.status_code = 429
-            return response
+        if locked(self.request.POST.get("username", ""), client_ip(self.request)):
+            return self._locked_response(form)
         return super().form_invalid(form)
 
 
+def admin_login(request, extra_context=None):
+    """/admin/login/ under the same lock (the admin's own page otherwise)."""
+    if request.method == "POST" and locked(request.POST.get("username", ""), client_ip(request)):
+        return HttpResponse(lock_message(), status=429, content_type="text/plain; charset=utf-8")
+    return admin.site.login(request, extra_context)
+
+
 class LoginRateThrottle(AnonRateThrottle):
-    """Token requests per client IP (rate: REST_FRAMEWORK DEFAULT_THROTTLE_RATES["login"])."""
+    """Token requests per client address (rate: DEFAULT_THROTTLE_RATES["login"])."""
 
     scope = "login"
+
+    def get_ident(self, request):
+        return client_ip(request)
 
 
 class ThrottledObtainAuthToken(ObtainAuthToken):
     throttle_classes = [LoginRateThrottle]
+
+    def post(self, request, *args, **kwargs):
+        if locked(str(request.data.get("username", "")), client_ip(request)):
+            return Response({"detail": lock_message()}, status=status.HTTP_429_TOO_MANY_REQUESTS)
+        return super().post(request, *args, **kwargs)
 
 
 obtain_auth_token = ThrottledObtainAuthToken.as_view()

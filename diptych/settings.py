@@ -140,8 +140,16 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "diptych.security.api_exception_handler",
     # Only views that name a throttle class are throttled (the token endpoint: "login").
     "DEFAULT_THROTTLE_RATES": {"login": os.environ.get("DIPTYCH_TOKEN_RATE", "10/min")},
+    # DRF's own client address: REMOTE_ADDR, never X-Forwarded-For (see DIPTYCH_TRUSTED_PROXIES).
+    "NUM_PROXIES": 0,
 }
-# Failed logins: LOGIN_MAX_FAILURES per (username, IP) lock that pair for LOGIN_LOCK_SECONDS.
+# Failed logins: LOGIN_MAX_FAILURES per (username, client address) lock that pair for
+# LOGIN_LOCK_SECONDS, on every way in (login form, /admin/login/, /api/token/).
+AUTHENTICATION_BACKENDS = ["diptych.security.LockingModelBackend"]
+# Reverse proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated);
+# none by default, so the header is ignored and REMOTE_ADDR is the client.
+DIPTYCH_TRUSTED_PROXIES = [p.strip() for p in os.environ.get(
+    "DIPTYCH_TRUSTED_PROXIES", "").split(",") if p.strip()]
 LOGIN_MAX_FAILURES = int(os.environ.get("DIPTYCH_LOGIN_MAX_FAILURES", 5))
 LOGIN_LOCK_SECONDS = int(os.environ.get("DIPTYCH_LOGIN_LOCK_SECONDS", 15 * 60))
 SPECTACULAR_SETTINGS = {

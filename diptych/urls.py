@@ -2,11 +2,13 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from .home import home
-from .security import ThrottledLoginView, obtain_auth_token
+from .security import ThrottledLoginView, admin_login, obtain_auth_token
 
 from projects.urls import api_urlpatterns
 
 urlpatterns = [
+    # Before the admin's own login URL: the same page under the failed-login lock.
+    path("admin/login/", admin_login),
     path("admin/", admin.site.urls),
     # Before django.contrib.auth.urls: the same URL name, with failed-login throttling.
     path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
