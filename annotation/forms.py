@@ -2,7 +2,12 @@ from django import forms
 
 from projects.models import Solution
 
+from .intrusion_models import DEFAULT_ITEMS_PER_TASK, IntrusionKind
 from .models import Pass, Theme, ValidationRound
+
+TASK_TYPES = [("consistency", "Consistency coding only"),
+              ("both", "Consistency coding and intrusion tasks"),
+              ("intrusion", "Intrusion tasks only")]
 
 
 class SolutionChoiceField(forms.ModelMultipleChoiceField):
@@ -23,6 +28,23 @@ class RoundForm(forms.Form):
                                 initial=ValidationRound.Overlap.CALIBRATION)
     coders = forms.ModelMultipleChoiceField(queryset=None, widget=forms.CheckboxSelectMultiple,
                                             required=False)
+    # Intrusion tests (services.intrusion): a round holds consistency tasks, intrusion tasks or both.
+    task_types = forms.ChoiceField(choices=TASK_TYPES, required=False, initial="consistency",
+                                   label="Tasks")
+    intrusion_kinds = forms.MultipleChoiceField(
+        choices=IntrusionKind.choices, required=False, widget=forms.CheckboxSelectMultiple,
+        initial=[k.value for k in IntrusionKind], label="Intrusion task kinds")
+    intrusion_items = forms.IntegerField(min_value=2, max_value=8, required=False,
+                                         initial=DEFAULT_ITEMS_PER_TASK,
+                                         label="Items of the cluster per intrusion task (k)")
+
+    def clean(self):
+        data = super().clean()
+        data["task_types"] = data.get("task_types") or "consistency"
+        if data["task_types"] != "consistency" and not data.get("intrusion_kinds"):
+            self.add_error("intrusion_kinds", "choose at least one kind of intrusion task")
+        data["intrusion_items"] = data.get("intrusion_items") or DEFAULT_ITEMS_PER_TASK
+        return data
 
     def __init__(self, *args, project, coders, **kwargs):
         super().__init__(*args, **kwargs)

@@ -13,13 +13,14 @@ from django.views.decorators.http import require_POST
 
 from .forms import ClusterNameForm, DecisionForm, MergeForm, ReassignForm, RoundForm
 from .models import PASS_ORDER, ClusterCode, Pass, PostCode, Theme, ThemeMerge
-from .services import access
+from .services import access, intrusion_access
 from .services.assignment import (AssignmentError, assign_round, coder_progress,
                                   eligible_coders, reassign, sample_progress)
 from .services.codebook import (CodebookError, codebook, coded_theme_summary, disagreements,
                                 merge_themes, recent_themes, record_decision)
 from .services.coding import CodingError, get_or_create_theme
-from .services.sampling import SamplingError, create_round
+from .services.intrusion import IntrusionError, create_round_with_tasks
+from .services.sampling import SamplingError
 from .services.suggestions import earlier_pass_themes
 
 PASS_VALUES = [p.value for p in PASS_ORDER]
@@ -42,7 +43,8 @@ def my_work(request):
         rows.append({"round": validation_round, "clusters": len(samples),
                      "complete": sum(p["complete"] for p in progress.values()),
                      "percent": round(100 * done / total) if total else 0})
-    return render(request, "annotation/my_work.html", {"rows": rows})
+    return render(request, "annotation/my_work.html", {
+        "rows": rows, "intrusion_rows": intrusion_access.my_intrusion_rounds(request.user)})
 
 
 def _coder_samples(user, validation_round):
@@ -165,15 +167,18 @@ def round_new(request, pk):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            validation_round = create_round(
+            validation_round = create_round_with_tasks(
                 project, data["solutions"], name=data["name"], created_by=request.user,
                 posts_per_cluster=data["posts_per_cluster"], seed=data["seed"],
                 calibration_clusters=data["calibration_clusters"], overlap=data["overlap"],
-                coders=list(data["coders"]))
+                coders=list(data["coders"]), consistency=data["task_types"] != "intrusion",
+                intrusion_kinds=(data["intrusion_kinds"] if data["task_types"] != "consistency"
+                                 else ()), items_per_task=data["intrusion_items"])
             messages.success(request, f"Round created: {validation_round.samples.count()} clusters "
-                                      f"sampled.")
+                                      f"sampled, {validation_round.intrusion_tasks.count()} "
+                                      f"intrusion tasks.")
             return redirect("annotation:round-manage", pk=validation_round.pk)
-        except (SamplingError, AssignmentError) as exc:
+        except (SamplingError, AssignmentError, IntrusionError) as exc:
             form.add_error(None, str(exc))
     return render(request, "annotation/round_form.html", {"project": project, "form": form})
 

@@ -42,7 +42,8 @@ def intrusion_round_or_404(user, pk: int) -> ValidationRound:
 
 
 def my_intrusion_rounds(user) -> list[dict]:
-    """Per round with tasks for the user: tasks and answered counts (the coder's overview)."""
+    """Per round with tasks for the user: the round, tasks, answered, percent (the coder's
+    overview)."""
     from ..intrusion_models import IntrusionAnswer
 
     tasks = list(my_tasks(user).values_list("round_id", "pk"))
@@ -53,4 +54,7 @@ def my_intrusion_rounds(user) -> list[dict]:
         entry = rounds.setdefault(round_id, {"round_id": round_id, "tasks": 0, "answered": 0})
         entry["tasks"] += 1
         entry["answered"] += task_id in answered
-    return [rounds[k] for k in sorted(rounds)]
+    by_pk = ValidationRound.objects.select_related("project").in_bulk(list(rounds))
+    return [{**rounds[k], "round": by_pk[k],
+             "percent": round(100 * rounds[k]["answered"] / rounds[k]["tasks"])}
+            for k in sorted(rounds)]
