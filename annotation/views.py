@@ -275,13 +275,16 @@ def adjudicate(request, pk):
                     messages.error(request, str(exc))
             else:
                 messages.error(request, "Give a theme for the decision.")
-        return redirect("annotation:adjudicate", pk=pk)
+        return redirect("annotation:adjudicate", pk=pk)  # adjudicate.js goes on at the next row
     items = disagreements(validation_round)
     samples = list(validation_round.samples.select_related("solution"))
     naming = [{"sample": s, "themes": coded_theme_summary(s)} for s in samples]
     return render(request, "annotation/adjudicate.html", {
         "round": validation_round, "project": validation_round.project, "items": items,
-        "naming": naming})
+        "naming": naming, "dataset": validation_round.dataset,
+        "codebook_names": {p: list(Theme.objects.active().filter(
+            project=validation_round.project, modality=p).order_by("name")
+            .values_list("name", flat=True)) for p in PASS_VALUES}})
 
 
 @login_required

@@ -1,0 +1,72 @@
+/* Adjudication by keyboard: n = next undecided row, 1-9 = accept that coder's theme for the
+ * focused row, Enter or / = type a theme (the input offers the codebook), Esc = leave the box.
+ * After a decision the server redirects back to its block; the page then moves to the next
+ * undecided row, so a round is adjudicated with a digit per row. Blocks with nothing left to
+ * decide start collapsed. */
+(function () {
+  "use strict";
+  const rows = Array.from(document.querySelectorAll(".dis-row"));
+  const LAST_KEY = "diptych.adjudicate.last." + location.pathname;
+  let current = -1;
+
+  function rowKey(row) { return row.closest("section").id + ":" + rows.filter((r) => r.closest("section") === row.closest("section")).indexOf(row); }
+
+  function focusRow(i) {
+    if (i < 0 || i >= rows.length) return;
+    current = i;
+    rows.forEach((r, j) => r.classList.toggle("focused", j === i));
+    const block = rows[i].closest("details");
+    if (block) block.open = true;
+    rows[i].focus({ preventScroll: true });
+    rows[i].scrollIntoView({ block: "center" });
+  }
+
+  function nextOpen(from) {
+    for (let k = 1; k <= rows.length; k++) {
+      const i = (from + k + rows.length) % rows.length;
+      if (rows[i].dataset.decided === "0") return i;
+    }
+    return -1;
+  }
+
+  // Count and fold: a block with no undecided row starts closed.
+  document.querySelectorAll("details.cluster-block").forEach((block) => {
+    const open = block.querySelectorAll('.dis-row[data-decided="0"]').length;
+    block.querySelector(".open-count").textContent = open ? open + " row(s) to decide" : "all decided";
+    block.open = open > 0;
+  });
+
+  rows.forEach((row, i) => {
+    row.addEventListener("click", () => { current = i; rows.forEach((r, j) => r.classList.toggle("focused", j === i)); });
+    row.querySelectorAll("form").forEach((f) => f.addEventListener("submit", () => sessionStorage.setItem(LAST_KEY, rowKey(row))));
+  });
+
+  document.addEventListener("keydown", (e) => {
+    const typing = e.target.tagName === "INPUT" || e.target.tagName === "TEXTAREA";
+    if (typing) {
+      if (e.key === "Escape") { e.target.blur(); if (current >= 0) rows[current].focus({ preventScroll: true }); }
+      return;
+    }
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    if (e.key === "n" || e.key === "j") { focusRow(nextOpen(current)); e.preventDefault(); }
+    else if (e.key === "k") { focusRow(Math.max(0, current - 1)); e.preventDefault(); }
+    else if (/^[1-9]$/.test(e.key) && current >= 0) {
+      const cells = rows[current].querySelectorAll("td, th");
+      const cell = cells[Number(e.key)];              // cell 0 is the item
+      const button = cell && cell.querySelector(".accept-button");
+      if (button && cell !== cells[cells.length - 1]) button.click();
+      e.preventDefault();
+    } else if ((e.key === "Enter" || e.key === "/") && current >= 0) {
+      rows[current].querySelector("form.decide input[name=theme_name]").focus();
+      e.preventDefault();
+    }
+  });
+
+  // Back from a decision: go on from the row just decided.
+  const last = sessionStorage.getItem(LAST_KEY);
+  sessionStorage.removeItem(LAST_KEY);
+  const lastIndex = last ? rows.findIndex((r) => rowKey(r) === last) : -1;
+  if (lastIndex >= 0) focusRow(nextOpen(lastIndex));
+  else if (rows.length) focusRow(nextOpen(-1));
+  document.documentElement.dataset.adjudicateReady = "1";
+})();

@@ -1,0 +1,95 @@
+"""The PI's workflow in headless Chromium: adjudication by keyboard (accept coder N with one key
+or click, codebook autocomplete, thumbnails in the image pass, one collapsible block per cluster,
+next disagreement). Screenshots: test-artifacts/<test name>/."""
+import pytest
+
+from annotation.models import Adjudication, Assignment
+from annotation.services.coding import get_or_create_theme, save_cluster_code, save_post_code
+
+from .browsing import (artefacts, browser, close_connections_after_each_request,  # noqa: F401
+                       logged_in_page, shoot)
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+
+def shared_sample(validation_round, coder, coder2):
+    both = set(Assignment.objects.filter(coder=coder).values_list("cluster_sample_id", flat=True)
+               ) & set(Assignment.objects.filter(coder=coder2).values_list("cluster_sample_id",
+                                                                           flat=True))
+    return validation_round.samples.filter(pk__in=both).order_by("order").first()
+
+
+def code(sample, coder, pass_name, common, post_themes):
+    project = sample.round.project
+    save_cluster_code(sample, coder, pass_name,
+                      get_or_create_theme(project, pass_name, common, coder), 0)
+    for post, name in zip(sample.posts.order_by("position"), post_themes):
+        save_post_code(post, coder, pass_name, get_or_create_theme(project, pass_name, name, coder), 0)
+
+
+def focused_row(page):
+    return page.evaluate("""() => { const r = document.activeElement;
+        return r && r.classList.contains('dis-row') ? r.closest('section').id + ':' +
+               r.cells[0].innerText.trim().slice(0, 20) : null; }""")
+
+
+def decide(page, key):
+    """A key that submits a decision: wait for the page the server redirects back to."""
+    with page.expect_navigation():
+        page.keyboard.press(key)
+    page.wait_for_selector("html[data-adjudicate-ready='1']")
+
+
+def test_adjudication_by_keyboard(validation_round, users, coder2, client, live_server,
+                                  browser, artefacts):
+    coder = users["coder"]
+    sample = shared_sample(validation_round, coder, coder2)
+    n = sample.posts.count()
+    code(sample, coder, "text", "Protest", ["Protest"] * n)
+    code(sample, coder2, "text", "Rally", ["Rally"] + ["Protest"] * (n - 1))
+    code(sample, coder, "image", "Crowd", ["Crowd"] * n)
+    code(sample, coder2, "image", "Crowd", ["Police"] + ["Crowd"] * (n - 1))
+    text_block, image_block = f"d-{sample.public_id}-text", f"d-{sample.public_id}-image"
+
+    page = logged_in_page(browser, client, live_server, users["pi"])
+    page.goto(f"{live_server.url}/code/rounds/{validation_round.pk}/adjudicate/")
+    page.wait_for_selector("html[data-adjudicate-ready='1']")
+    # one block per cluster holding both passes; thumbnails only where images were coded
+    block = page.locator(f"details#c-{sample.public_id}")
+    assert block.locator("section.disagreement").count() == 2
+    assert page.locator(f"#{text_block} img").count() == 0
+    thumb = page.locator(f"#{image_block} img.adj-thumb")
+    assert thumb.count() == 1
+    page.wait_for_function("(img) => img.complete && img.naturalWidth > 0",
+                           arg=thumb.element_handle())
+    # the codebook feeds the typed box
+    options = page.eval_on_selector_all("#codebook-text option", "os => os.map(o => o.value)")
+    assert options == ["Protest", "Rally"]
+    assert page.locator(f"#{text_block} form.decide input[name=theme_name]").first.get_attribute(
+        "list") == "codebook-text"
+    # the first undecided row has the focus: accept coder 2 ("Rally") with one key
+    assert focused_row(page) == f"{text_block}:Common theme"
+    shoot(page, artefacts, "adjudication-start")
+    decide(page, "2")
+    decision = Adjudication.objects.get(cluster_sample=sample, pass_name="text",
+                                        sampled_post__isnull=True)
+    assert (decision.theme.name, decision.decided_by) == ("Rally", users["pi"])
+    # back at the next undecided row (text post 1): type a theme from the codebook
+    assert focused_row(page).startswith(f"{text_block}:")
+    assert focused_row(page) != f"{text_block}:Common theme"
+    page.keyboard.press("Enter")
+    page.keyboard.type("Protest")
+    decide(page, "Enter")
+    assert focused_row(page).startswith(f"{image_block}:")
+    first_post = sample.posts.order_by("position").first()
+    assert Adjudication.objects.get(sampled_post=first_post, pass_name="text").theme.name == "Protest"
+    # n from anywhere finds the last open row (image post 1), 1 accepts coder 1 ("Crowd")
+    page.keyboard.press("n")
+    assert focused_row(page).startswith(f"{image_block}:")
+    decide(page, "1")
+    assert page.locator(f"details#c-{sample.public_id} .open-count").inner_text() == "all decided"
+    assert Adjudication.objects.get(sampled_post=first_post, pass_name="image").theme.name == "Crowd"
+    assert Adjudication.objects.filter(cluster_sample=sample).count() == 3
+    assert not page.locator(f"details#c-{sample.public_id}").evaluate("d => d.open")  # folded
+    shoot(page, artefacts, "adjudication-done")
+    assert not page.errors, page.errors
