@@ -56,14 +56,16 @@ def check_k(k: int, n_points: int) -> None:
         raise ConfigError(f"K={k} is larger than the number of pairs ({n_points})")
 
 
-def cluster(X: np.ndarray, config: ClusterConfig, k: int | None = None) -> Clustering:
-    """Cluster ``X``; ``k`` is required for kmeans and hdbscan_flat, ignored by hdbscan."""
+def cluster(X: np.ndarray, config: ClusterConfig, k: int | None = None,
+            sample_weight: np.ndarray | None = None) -> Clustering:
+    """Cluster ``X``; ``k`` is required for kmeans and hdbscan_flat, ignored by hdbscan.
+    ``sample_weight`` (K-Means only) counts each point that many times."""
     started = time.perf_counter()
     note = ""
     params = dict(config.params())
     if config.algorithm == "kmeans":
         check_k(k, len(X))
-        labels = _kmeans(X, k, config)
+        labels = _kmeans(X, k, config, sample_weight)
         params["k"] = k
         found = len(np.unique(labels))
         if found < k:  # identical points (e.g. every text the same): fewer distinct clusters
@@ -85,7 +87,7 @@ def cluster(X: np.ndarray, config: ClusterConfig, k: int | None = None) -> Clust
     return Clustering(labels.astype(np.int32), time.perf_counter() - started, params, note)
 
 
-def _kmeans(X, k, config):
+def _kmeans(X, k, config, sample_weight=None):
     from sklearn.cluster import KMeans, MiniBatchKMeans
 
     if config.minibatch:
@@ -97,7 +99,7 @@ def _kmeans(X, k, config):
         # Duplicate points (e.g. many posts sharing one image) make sklearn warn that it
         # found fewer distinct clusters than K; the labels are still valid.
         warnings.simplefilter("ignore")
-        return model.fit_predict(X)
+        return model.fit_predict(X, sample_weight=sample_weight)
 
 
 def _hdbscan(X, min_cluster_size, config):

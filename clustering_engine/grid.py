@@ -18,10 +18,11 @@ from typing import Callable
 import numpy as np
 
 from . import metrics
-from .cluster import ClusterConfig, cluster
+from .cluster import ClusterConfig
+from .distinct import cluster_distinct, reduce_distinct
 from .errors import ConfigError
 from .methods import combine_labels, split_k, vector_level_space
-from .reduce import ReductionConfig, reduce
+from .reduce import ReductionConfig
 from .spec import (COMMON_SPACE, COMMON_SPACE_LABEL, DEFAULT_ALGORITHMS,  # noqa: F401  (re-exported)
                    DEFAULT_KS, DEFAULT_SEED, METHODS, chosen_solutions, solution_id)
 
@@ -145,7 +146,7 @@ def run_grid(text: np.ndarray, image: np.ndarray, joint: np.ndarray | None,
     reductions: dict[str, dict] = {}
     for i, (name, X) in enumerate(raw.items()):
         advance(f"reduce {name}", 0.4 * i / len(raw))
-        reduced = reduce(X, config.reduction)
+        reduced = reduce_distinct(X, config.reduction)   # each distinct vector once
         spaces[name] = reduced.vectors
         reductions[name] = {**reduced.effective, "seconds": round(reduced.seconds, 3),
                             "input_dim": int(X.shape[1])}
@@ -162,7 +163,7 @@ def run_grid(text: np.ndarray, image: np.ndarray, joint: np.ndarray | None,
             solutions.append(_label_level(spaces, config, algorithm, k, modality))
         else:
             cfg = config.cluster_config(algorithm)
-            result = cluster(spaces[method], cfg, k)
+            result = cluster_distinct(spaces[method], cfg, k)
             solutions.append(GridSolution(solution_id(method, algorithm, k), method, algorithm, k,
                                       result.labels, space=method, seconds=result.seconds,
                                       note=result.note))
@@ -210,7 +211,7 @@ def _label_level(spaces, config, algorithm, k, modality) -> GridSolution:
             if kk == 1:   # a prime K splits as 1 x K: one text (or image) cluster
                 labels, seconds, note = np.zeros(len(spaces[name]), np.int32), 0.0, "K=1"
             else:
-                result = cluster(spaces[name], config.cluster_config(algorithm), kk)
+                result = cluster_distinct(spaces[name], config.cluster_config(algorithm), kk)
                 labels, seconds, note = result.labels, result.seconds, result.note
             modality[key] = GridSolution(solution_id(name, algorithm, kk), name, algorithm, kk,
                                      labels, space=name, seconds=seconds, note=note)

@@ -14,7 +14,8 @@ import pandas as pd
 
 from . import describe
 from .data import load_pairs
-from .embed import embed_images, embed_pairs, embed_texts
+from .distinct import HDBSCAN_MULTIPLICITY, KMEANS_MULTIPLICITY, distinct_counts
+from .embed import embed_images, embed_pairs, embed_texts, precision_policy
 from .embedders import get_embedder
 from .errors import ConfigError, DataError
 from .grid import GridConfig, GridResult, run_grid
@@ -135,7 +136,8 @@ def embed_dataset(pairs: pd.DataFrame, config: EngineConfig
     image, failed = embed_images(image_model, paths, cache=cache,
                                  batch_size=config.image_batch_size, workers=config.workers,
                                  content_hashes=hashes)
-    models = {"text": text_model.describe(), "image": image_model.describe()}
+    models = {"text": {**text_model.describe(), "precision": precision_policy(text_model)},
+              "image": {**image_model.describe(), "precision": precision_policy(image_model)}}
 
     clip_pairs = None
     needs_joint = "joint" in config.grid.methods
@@ -147,7 +149,8 @@ def embed_dataset(pairs: pd.DataFrame, config: EngineConfig
                                               image_batch_size=config.image_batch_size,
                                               workers=config.workers, content_hashes=hashes)
         failed = sorted(set(failed) | set(clip_failed))
-        models["joint"] = {**clip.describe(), "combine": config.joint_combine}
+        models["joint"] = {**clip.describe(), "combine": config.joint_combine,
+                           "precision": precision_policy(clip)}
     elif needs_joint and config.joint_model != "rcca":
         raise ConfigError(f"joint model must be 'rcca' or 'clip:<spec>', got "
                           f"{config.joint_model!r}")
@@ -220,6 +223,9 @@ def build_manifest(data_path, images_root, config: EngineConfig, table, pairs, e
         "evaluation_spaces": {
             "own": "the reduced space each solution was clustered in (none for label-level)",
             "common": COMMON_SPACE_LABEL},
+        "distinct": {**distinct_counts(embeddings.text, embeddings.image, embeddings.joint),
+                     "multiplicity": {"kmeans": KMEANS_MULTIPLICITY,
+                                      "hdbscan": HDBSCAN_MULTIPLICITY}},
         "reductions": result.reductions,
         "ami_diagnostic": result.ami_diagnostic,
         "k_selection": result.k_selection,

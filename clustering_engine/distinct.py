@@ -1,0 +1,112 @@
+"""Identical inputs, identical treatment: every space is reduced and clustered over its distinct
+vectors, and the result is mapped back to the rows.
+
+Social media data repeat themselves: retweets share a text, many posts share one image, and some
+pairs occur many times. Fed row by row, identical vectors become separate UMAP points whose
+layout depends on their order and count, so rows with the same image could end in different
+image clusters. Here a space's distinct vectors (exact bytes: same text vector, same image
+vector, same pair) are reduced once and clustered once; every row takes its vector's label.
+
+Multiplicity:
+- K-Means minimises the within-cluster sum of squares over rows, so each distinct point gets
+  `sample_weight` = its number of rows: the same objective as clustering every row.
+- HDBSCAN (our decision) clusters the distinct points, each counted once: density then means
+  distinct posts, not repeats, so a single image shared by 500 retweets does not make a dense
+  cluster on its own and `min_cluster_size` (default max(5, distinct points / 200)) counts
+  distinct points. Its labels are mapped back to every row like K-Means'.
+- Metrics (S_Dbw, AMI, data loss) are computed over rows, as before.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from .cluster import ClusterConfig, Clustering, cluster
+from .reduce import Reduction, ReductionConfig, reduce
+
+# Fewer distinct points than this cannot be laid out by UMAP or PCA: they are kept as they are.
+MIN_POINTS_TO_REDUCE = 4
+HDBSCAN_MULTIPLICITY = ("distinct points, each counted once (density ignores repeats); "
+                        "labels mapped back to every row")
+KMEANS_MULTIPLICITY = "distinct points weighted by their number of rows (sample_weight)"
+
+
+@dataclasses.dataclass(frozen=True)
+class DistinctRows:
+    """Rows grouped by identical vectors, numbered by first appearance."""
+    index: np.ndarray    # (n_rows,) row -> its distinct vector
+    first: np.ndarray    # (n_distinct,) first row holding each distinct vector, ascending
+    counts: np.ndarray   # (n_distinct,) rows per distinct vector
+
+    @property
+    def n_rows(self) -> int:
+        return int(len(self.index))
+
+    @property
+    def n_distinct(self) -> int:
+        return int(len(self.first))
+
+
+def distinct_rows(X: np.ndarray) -> DistinctRows:
+    """Group the rows of ``X`` (n, d) by exact equality of their bytes."""
+    X = np.ascontiguousarray(X)
+    if X.ndim != 2 or len(X) == 0:
+        n = len(X)
+        return DistinctRows(np.arange(n), np.arange(n), np.ones(n, dtype=np.int64))
+    keys = X.view(np.dtype((np.void, X.dtype.itemsize * X.shape[1]))).ravel()
+    _, first, inverse, counts = np.unique(keys, return_index=True, return_inverse=True,
+                                          return_counts=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return DistinctRows(rank[np.ravel(inverse)], first[order], counts[order])
+
+
+def cluster_distinct(X: np.ndarray, config: ClusterConfig, k: int | None = None) -> Clustering:
+    """`cluster.cluster` over the distinct points of ``X`` (K-Means weighted by multiplicity);
+    every row gets its point's label, so identical rows always share a label."""
+    rows = distinct_rows(X)
+    n = rows.n_distinct
+    note = ""
+    if k is not None and k > n:
+        note = f"only {n} distinct point(s) for K={k}: clustered with K={n}"
+        k = n
+    if (k is not None and k < 2) or n < 2:
+        return Clustering(np.zeros(rows.n_rows, dtype=np.int32), 0.0, dict(config.params()),
+                          note or f"{n} distinct point(s): one cluster")
+    weight = rows.counts.astype(np.float64) if config.algorithm == "kmeans" else None
+    result = cluster(np.ascontiguousarray(X[rows.first]), config, k, sample_weight=weight)
+    result.labels = result.labels[rows.index]
+    result.params["multiplicity"] = (KMEANS_MULTIPLICITY if weight is not None
+                                     else HDBSCAN_MULTIPLICITY)
+    result.params["n_distinct"] = n
+    result.note = "; ".join(x for x in (note, result.note) if x)
+    return result
+
+
+def reduce_distinct(X: np.ndarray, config: ReductionConfig) -> Reduction:
+    """`reduce.reduce` applied to each distinct row of ``X`` once; the result has one row per
+    row of ``X`` (identical rows share one point) and records the distinct count."""
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    rows = distinct_rows(X)
+    points = np.ascontiguousarray(X[rows.first])
+    if rows.n_distinct < MIN_POINTS_TO_REDUCE and config.method != "none":
+        reduction = reduce(points, dataclasses.replace(config, method="none", pca_first=None))
+        reduction.effective["method"] = f"none ({rows.n_distinct} distinct points)"
+    else:
+        reduction = reduce(points, config)
+    reduction.vectors = np.ascontiguousarray(reduction.vectors[rows.index])
+    reduction.effective.update(n_rows=rows.n_rows, n_distinct=rows.n_distinct)
+    return reduction
+
+
+def distinct_counts(text: np.ndarray, image: np.ndarray, joint: np.ndarray | None = None) -> dict:
+    """Rows and distinct vectors per modality (a pair = its text and image vectors together)."""
+    text_rows, image_rows = distinct_rows(text), distinct_rows(image)
+    pair_rows = distinct_rows(np.stack([text_rows.index, image_rows.index], axis=1))
+    out = {"rows": text_rows.n_rows, "text": text_rows.n_distinct,
+           "image": image_rows.n_distinct, "pair": pair_rows.n_distinct}
+    if joint is not None:
+        out["joint"] = distinct_rows(joint).n_distinct
+    return out
