@@ -16,19 +16,15 @@ from projects.models import Solution
 from projects.services import access as project_access
 
 from . import serializers as s
-from .models import PASS_ORDER, ClusterCode, PostCode, Theme, ValidationRound
+from .models import Theme, ValidationRound
+from .passes import PASS_VALUES
 from .services import access
 from .services.assignment import AssignmentError, sample_progress
 from .services.codebook import recent_themes, search_themes
+from .services.coder_state import coded_state, theme_json
 from .services.coding import (CodingError, PassOrderError, check_pass_order, get_or_create_theme,
                               save_cluster_code, save_post_code)
 from .services.sampling import SamplingError, create_round
-
-PASS_VALUES = [p.value for p in PASS_ORDER]
-
-
-def _theme(theme):
-    return None if theme is None else {"id": theme.pk, "name": theme.effective.name}
 
 
 def _pass_or_404(pass_name):
@@ -54,23 +50,8 @@ def my_assignments(request):
 @api_view(["GET"])
 def cluster_state(request, public_id):
     sample = access.assigned_sample_or_404(request.user, public_id)
-    posts = list(sample.posts.all())
-    codes = {(c.sampled_post_id, c.pass_name): c for c in PostCode.objects.filter(
-        cluster_sample=sample, coder=request.user).select_related("theme__merged_into")}
-    commons = {c.pass_name: c for c in ClusterCode.objects.filter(
-        cluster_sample=sample, coder=request.user).select_related("theme__merged_into")}
-    passes = {}
-    for p in PASS_VALUES:
-        common = commons.get(p)
-        passes[p] = {
-            "common": {"theme": _theme(common.theme) if common else None,
-                       "version": common.version if common else 0},
-            "posts": [{"id": post.public_id, "position": post.position,
-                       "theme": _theme(codes[(post.pk, p)].theme) if (post.pk, p) in codes else None,
-                       "version": codes[(post.pk, p)].version if (post.pk, p) in codes else 0}
-                      for post in posts]}
     return Response({"cluster": sample.public_id, "read_only": not sample.round.is_open,
-                     "passes": passes,
+                     "passes": coded_state(sample, request.user),
                      "progress": sample_progress([sample], request.user)[sample.pk]})
 
 
@@ -84,9 +65,9 @@ def cluster_themes(request, public_id):
     pass_name = _pass_or_404(request.query_params.get("pass", "text"))
     project = sample.round.project
     return Response({
-        "results": [_theme(t) for t in search_themes(project, pass_name,
-                                                     request.query_params.get("q", ""))],
-        "recent": [_theme(t) for t in recent_themes(project, request.user, pass_name)]})
+        "results": [theme_json(t) for t in search_themes(project, pass_name,
+                                                         request.query_params.get("q", ""))],
+        "recent": [theme_json(t) for t in recent_themes(project, request.user, pass_name)]})
 
 
 def _resolve_theme(request, project, pass_name, data):
@@ -104,7 +85,7 @@ def _resolve_theme(request, project, pass_name, data):
 
 def _save_response(result, target, pass_name):
     body = {"status": result.status, "target": target, "pass_name": pass_name,
-            "theme": _theme(result.code.theme), "version": result.code.version}
+            "theme": theme_json(result.code.theme), "version": result.code.version}
     code = {"created": status.HTTP_201_CREATED, "conflict": status.HTTP_409_CONFLICT}.get(
         result.status, status.HTTP_200_OK)
     return Response(body, status=code)

@@ -5,7 +5,7 @@ Blinding: a coder only ever meets ``ClusterSample.public_id`` and ``SampledPost.
 cluster id can be spelled by chance). Rows are created in the interleaved (shuffled) order, so
 even primary keys do not group the clusters of one solution.
 
-Scoring (issue 6) reads ``PostCode`` (one row per sampled post × coder × pass, theme FK) and
+Scoring reads ``PostCode`` (one row per sampled post × coder × pass, theme FK) and
 ``ClusterCode`` (one row per cluster sample × coder × pass, the common theme); a theme merged
 into another scores as ``Theme.effective`` (merges always point at the final theme, one hop).
 """
@@ -18,6 +18,8 @@ from django.db import models
 from django.db.models.functions import Lower
 
 from projects.models import Dataset, Project, Solution
+
+from .passes import PASS_ORDER, Pass  # noqa: F401  (PASS_ORDER: re-exported for callers)
 
 from .tokens import TOKEN_ALPHABET, new_token  # noqa: F401  (TOKEN_ALPHABET re-exported)
 
@@ -34,15 +36,6 @@ def cluster_token() -> str:
 def post_token() -> str:
     return new_token("P")
 
-
-class Pass(models.TextChoices):
-    """The three coding passes, in the order of appendix E."""
-    TEXT = "text", "Text only"
-    IMAGE = "image", "Image only"
-    JOINT = "joint", "Text and image (joint)"
-
-
-PASS_ORDER = [Pass.TEXT, Pass.IMAGE, Pass.JOINT]
 
 
 class ValidationRound(models.Model):
@@ -269,9 +262,6 @@ class CodeHistory(models.Model):
                        | models.Q(post_code__isnull=True, cluster_code__isnull=False)),
             name="history_of_exactly_one_code")]
 
-
-# The brief's name for the post-code history.
-PostCodeHistory = CodeHistory
 
 
 class Adjudication(models.Model):

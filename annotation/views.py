@@ -12,18 +12,18 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from .forms import ClusterNameForm, DecisionForm, MergeForm, ReassignForm, RoundForm
-from .models import PASS_ORDER, ClusterCode, Pass, PostCode, Theme, ThemeMerge
+from .models import Theme, ThemeMerge
+from .passes import PASS_ORDER, PASS_VALUES, SHOWS_IMAGE, SHOWS_TEXT, Pass
 from .services import access, intrusion_access
 from .services.assignment import (AssignmentError, assign_round, coder_progress,
                                   eligible_coders, reassign, sample_progress)
+from .services.coder_state import coded_state, theme_json
 from .services.codebook import (CodebookError, codebook, coded_theme_summary, disagreements,
                                 merge_themes, recent_themes, record_decision)
 from .services.coding import CodingError, get_or_create_theme
 from .services.intrusion import IntrusionError, create_round_with_tasks
 from .services.sampling import SamplingError
 from .services.suggestions import earlier_pass_themes
-
-PASS_VALUES = [p.value for p in PASS_ORDER]
 
 
 # ---------------------------------------------------------------- coder pages
@@ -83,10 +83,6 @@ def code_cluster(request, public_id):
                     pass_name=_first_open_pass(progress))
 
 
-def _theme_json(theme):
-    return None if theme is None else {"id": theme.pk, "name": theme.effective.name}
-
-
 @login_required
 def code_pass(request, public_id, pass_name):
     sample = access.assigned_sample_or_404(request.user, public_id)
@@ -100,12 +96,7 @@ def code_pass(request, public_id, pass_name):
             return redirect("annotation:code-pass", public_id=public_id, pass_name=earlier)
     validation_round = sample.round
     posts = list(sample.posts.all())
-    codes = {c.sampled_post_id: c for c in PostCode.objects.filter(
-        cluster_sample=sample, coder=request.user, pass_name=pass_name).select_related(
-        "theme__merged_into")}
-    common = ClusterCode.objects.filter(cluster_sample=sample, coder=request.user,
-                                        pass_name=pass_name).select_related(
-        "theme__merged_into").first()
+    state = coded_state(sample, request.user, [pass_name], posts)[pass_name]
     recent = recent_themes(validation_round.project, request.user, pass_name)
     samples = _coder_samples(request.user, validation_round)
     position = next(i for i, s in enumerate(samples) if s.pk == sample.pk)
@@ -125,13 +116,11 @@ def code_pass(request, public_id, pass_name):
         "pass": pass_name,
         "common_url": reverse("annotation-api:common-code", args=[public_id, pass_name]),
         "themes_url": reverse("annotation-api:cluster-themes", args=[public_id]),
-        "common": {"theme": _theme_json(common.theme) if common else None,
-                   "version": common.version if common else 0},
-        "posts": [{"id": p.public_id,
-                   "url": reverse("annotation-api:post-code", args=[p.public_id, pass_name]),
-                   "theme": _theme_json(codes[p.pk].theme) if p.pk in codes else None,
-                   "version": codes[p.pk].version if p.pk in codes else 0} for p in posts],
-        "recent": [_theme_json(t) for t in recent],
+        "common": state["common"],
+        "posts": [{"id": p["id"],
+                   "url": reverse("annotation-api:post-code", args=[p["id"], pass_name]),
+                   "theme": p["theme"], "version": p["version"]} for p in state["posts"]],
+        "recent": [theme_json(t) for t in recent],
         "earlier": earlier_pass_themes(sample, request.user, pass_name),
         "next_url": next_url,
         "other_passes": {p: progress["passes"][p]["done"] for p in PASS_VALUES if p != pass_name},
@@ -144,8 +133,8 @@ def code_pass(request, public_id, pass_name):
             for i, p in enumerate(PASS_VALUES)]
     return render(request, "annotation/code_pass.html", {
         "sample": sample, "round": validation_round, "posts": posts, "pass_name": pass_name,
-        "pass_label": Pass(pass_name).label, "show_text": pass_name in ("text", "joint"),
-        "show_image": pass_name in ("image", "joint"), "dataset": validation_round.dataset,
+        "pass_label": Pass(pass_name).label, "show_text": pass_name in SHOWS_TEXT,
+        "show_image": pass_name in SHOWS_IMAGE, "dataset": validation_round.dataset,
         "data": data, "tabs": tabs, "number": position + 1, "n_samples": len(samples),
         "next_label": next_label})
 

@@ -7,7 +7,8 @@ from django.db.models import Count
 
 from projects.models import Membership, Role
 
-from ..models import PASS_ORDER, Assignment, ClusterCode, PostCode, SampledPost, ValidationRound
+from ..models import Assignment, ClusterCode, PostCode, SampledPost, ValidationRound
+from ..passes import PASS_ORDER
 
 CODING_ROLES = (Role.CODER, Role.PI)
 

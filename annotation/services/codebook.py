@@ -12,8 +12,8 @@ from collections import defaultdict
 from django.db import transaction
 from django.db.models import Count, Max
 
-from ..models import (PASS_ORDER, Adjudication, ClusterCode, PostCode, Theme, ThemeMerge,
-                      ValidationRound)
+from ..models import Adjudication, ClusterCode, PostCode, Theme, ThemeMerge, ValidationRound
+from ..passes import PASS_INDEX, PASS_ORDER
 
 
 class CodebookError(Exception):
@@ -104,8 +104,7 @@ def disagreements(validation_round: ValidationRound) -> list[dict]:
             "theme", "decided_by"):
         decisions[(adj.cluster_sample_id, adj.pass_name)][adj.sampled_post_id] = adj
     out = []
-    pass_rank = {p.value: i for i, p in enumerate(PASS_ORDER)}
-    for key in sorted(set(common) | set(posts), key=lambda k: (samples[k[0]].order, pass_rank[k[1]])):
+    for key in sorted(set(common) | set(posts), key=lambda k: (samples[k[0]].order, PASS_INDEX[k[1]])):
         sample_id, pass_name = key
         coders = set(common.get(key, {})) | {c for by in posts.get(key, {}).values() for c in by}
         if len(coders) < 2:

@@ -23,9 +23,8 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
-from ..models import PASS_ORDER, ClusterCode, CodeHistory, Pass, PostCode, Theme
-
-PASS_VALUES = [p.value for p in PASS_ORDER]
+from ..models import ClusterCode, CodeHistory, PostCode, Theme
+from ..passes import PASS_VALUES, Pass
 
 
 class CodingError(Exception):

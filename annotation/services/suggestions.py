@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ..models import PASS_ORDER, ClusterCode, PostCode
-
-PASS_VALUES = [p.value for p in PASS_ORDER]
+from ..models import ClusterCode, PostCode
+from ..passes import PASS_VALUES
 
 
 def earlier_pass_themes(sample, coder, pass_name: str) -> list[dict]:

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from annotation.models import PASS_ORDER, ValidationRound
+from annotation.models import ValidationRound
+from annotation.passes import PASS_VALUES as PASSES
 from projects.models import Solution
 
 from ..models import SolutionChoice
@@ -20,7 +21,6 @@ from .consistency import cluster_means, cluster_scores, solution_scores
 from .intrusion import dashboard_section, intrusion_scores, score_tables
 from .reliability import reliability_table
 
-PASSES = [p.value for p in PASS_ORDER]
 # column key -> label; S_Dbw says which space its number comes from.
 METRIC_COLUMNS = {
     "s_dbw_own": "S_Dbw (own space)",

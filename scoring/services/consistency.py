@@ -29,11 +29,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from annotation.passes import PASS_INDEX
 from clustering_engine.metrics import within_cluster_consistency
 
 Z_95 = 1.959963984540054
 BASELINE_DRAWS = 2000
-PASS_INDEX = {"text": 0, "image": 1, "joint": 2}
+
+
 def in_pass_order(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """Sort rows by ``by`` with passes in coding order (text, image, joint), not alphabetically."""
     if frame.empty:

@@ -12,7 +12,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-PASS_COLOURS = {"text": "#4C72B0", "image": "#DD8452", "joint": "#55A868"}
+from annotation.passes import PASS_VALUES
+
+PASS_COLOURS = dict(zip(PASS_VALUES, ("#4C72B0", "#DD8452", "#55A868")))
 
 
 def solution_label(row) -> str:
