@@ -47,7 +47,7 @@ def main():
     from django.test.utils import setup_test_environment
 
     from projects.models import EngineRun, RunStatus
-    from projects.services import access, run_views
+    from projects.services import access, run_queries
     from projects.services.datasets import import_server_folder
     from projects.services.run_config import engine_config, normalise_options
     from projects.services.run_outputs import store_run_outputs
@@ -80,12 +80,12 @@ def main():
     rows.append(row)
     print_table(rows, ["step", "seconds", "peak_rss_gib"], "Set-up")
 
-    chosen = sorted(run_views.chosen_solution_ids(run)) or [run.solutions.first().solution_id]
+    chosen = sorted(run_queries.chosen_solution_ids(run)) or [run.solutions.first().solution_id]
     solution = run.solutions.get(solution_id=chosen[-1])
     cluster = solution.clusters.first()
     word = (cluster.representatives[0]["text"].split() or ["a"])[0] if cluster.representatives else "a"
     image = next((r["image"] for r in cluster.representatives if r["image"]), None)
-    figure = (run_views.figures(run) or [{"name": "data_loss"}])[0]["name"]
+    figure = (run_queries.figures(run) or [{"name": "data_loss"}])[0]["name"]
     pages = {
         "dashboard": f"/runs/{run.pk}/dashboard/",
         f"gallery {solution.solution_id}": f"/solutions/{solution.pk}/gallery/",

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from .api_input import page_id
 from .forms import DatasetUploadForm, MemberForm, ProjectForm, RunForm, ServerFolderForm
 from .models import Role, Solution
-from .services import access, run_views
+from .services import access, run_queries
 from .services.datasets import DatasetImportError, import_server_folder, import_uploaded_dataset
 from .services.images import ImageNotFound, image_path, thumbnail
 from .services.run_config import RunConfigError
@@ -198,13 +198,13 @@ def run_dashboard(request, pk):
     run = _run(request, pk)
     if run.status != "succeeded":
         return redirect("projects:run-detail", pk=run.pk)
-    chosen = run_views.chosen_solution_ids(run)
+    chosen = run_queries.chosen_solution_ids(run)
     solutions = list(run.solutions.all())
     for solution in solutions:
         solution.is_chosen = solution.solution_id in chosen
     return render(request, "projects/run_dashboard.html", {
-        "run": run, "project": run.project, "ami": run_views.ami_card(run),
-        "figures": run_views.figures(run), "k_selection": run_views.k_selection_rows(run),
+        "run": run, "project": run.project, "ami": run_queries.ami_card(run),
+        "figures": run_queries.figures(run), "k_selection": run_queries.k_selection_rows(run),
         "solutions": [s for s in solutions if s.kind == Solution.Kind.COMBINED],
         "modality_solutions": [s for s in solutions if s.kind == Solution.Kind.MODALITY]})
 
@@ -212,7 +212,7 @@ def run_dashboard(request, pk):
 @login_required
 def run_figure(request, pk, filename):
     run = _run(request, pk)
-    path = run_views.figure_file(run, filename)
+    path = run_queries.figure_file(run, filename)
     if path is None:
         raise Http404("no such figure")
     response = FileResponse(open(path, "rb"), as_attachment="download" in request.GET,
@@ -232,7 +232,7 @@ def solution_gallery(request, pk):
     matches = {}
     if query:
         # Every pair's text (from the run's files) plus the clusters' top terms (database).
-        matches = run_views.clusters_matching_text(solution, query)
+        matches = run_queries.clusters_matching_text(solution, query)
         clusters = clusters.filter(Q(label__in=list(matches))
                                    | Q(search_text__contains=query.lower()))
     page = Paginator(clusters, CLUSTERS_PER_PAGE).get_page(request.GET.get("page"))
@@ -249,7 +249,7 @@ def solution_compare(request, pk):
     solutions = run.solutions.all()
     a = solutions.filter(pk=page_id(request.GET.get("a"))).first()
     b = solutions.filter(pk=page_id(request.GET.get("b"))).first()
-    table = run_views.cross_tabulation(a, b) if a and b and a != b else None
+    table = run_queries.cross_tabulation(a, b) if a and b and a != b else None
     rows = []
     if table:
         rows = [{"label": label, "total": total,

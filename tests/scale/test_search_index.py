@@ -7,7 +7,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from projects.models import ClusterSummary, Dataset, EngineRun, RunStatus, Solution
-from projects.services import run_views, search_index
+from projects.services import run_queries, search_index
 
 from tests.fixtures.platform import DATA, client_for
 
@@ -62,7 +62,7 @@ def test_index_matches_a_full_scan(search_run, monkeypatch):
                "x", "ro", "é", "école", "the", "http", "bomb", "4chan", "nothing-like-this",
                "10?", "[x", "a*b", '"stop"', 'd "st', '"', "now", "sure_thing", "ÉCOLE", "政府大楼"]
     for query in queries:
-        assert run_views.clusters_matching_text(solution, query) == _scan(solution, query), query
+        assert run_queries.clusters_matching_text(solution, query) == _scan(solution, query), query
 
     # Requests never read pairs.parquet once the index exists.
     reads = []
@@ -70,7 +70,7 @@ def test_index_matches_a_full_scan(search_run, monkeypatch):
     monkeypatch.setattr(pq, "read_table", lambda path, *a, **k: (reads.append(str(path)),
                                                                  real_read(path, *a, **k))[1])
     # "blockade" is in rows 0 (noise) and 8 (cluster 1)
-    assert run_views.clusters_matching_text(solution, "blockade") == {1: 1}
+    assert run_queries.clusters_matching_text(solution, "blockade") == {1: 1}
     assert reads and not any(r.endswith("pairs.parquet") for r in reads), reads
 
 
@@ -87,5 +87,5 @@ def test_gallery_search_page_and_rebuild(search_run, client, users):
     frame.loc[2, "text"] = "a new blockade"
     frame.to_parquet(f"{out}/pairs.parquet", index=False)
     assert search_index.index_path(run) != path
-    assert sum(run_views.clusters_matching_text(solution, "blockade").values()) == 2  # + row 2
+    assert sum(run_queries.clusters_matching_text(solution, "blockade").values()) == 2  # + row 2
     assert not path.exists()

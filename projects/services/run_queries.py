@@ -1,4 +1,5 @@
-"""Read a finished run's outputs for dashboards: figures, AMI card, chosen K, comparisons."""
+"""Queries over a finished run's outputs for the dashboards: figures, AMI card, chosen K,
+comparisons, gallery search (the pages are in projects.views)."""
 from __future__ import annotations
 
 from collections import defaultdict
