@@ -31,10 +31,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from benchmarks.databases import ensure_database  # noqa: E402
+from annotation.passes import PASS_VALUES as PASSES  # noqa: E402
 from benchmarks.measure import percentile  # noqa: E402
 
 N_CLUSTERS, POSTS_PER_CLUSTER = 14, 10
-PASSES = ("text", "image", "joint")
 THEMES_PER_PASS = 6
 
 
