@@ -20,7 +20,7 @@ from .models import Theme, ValidationRound
 from .passes import PASS_VALUES
 from .services import access
 from .services.assignment import AssignmentError, sample_progress
-from .services.codebook import recent_themes, search_themes
+from .services.codebook import own_theme_ids, recent_themes, search_themes
 from .services.coder_state import coded_state, theme_json
 from .services.coding import (CodingError, PassOrderError, check_pass_order, get_or_create_theme,
                               save_cluster_code, save_post_code)
@@ -64,16 +64,22 @@ def cluster_themes(request, public_id):
     sample = access.assigned_sample_or_404(request.user, public_id)
     pass_name = _pass_or_404(request.query_params.get("pass", "text"))
     project = sample.round.project
+    only_of = None if sample.round.themes_shared else request.user
     return Response({
         "results": [theme_json(t) for t in search_themes(project, pass_name,
-                                                         request.query_params.get("q", ""))],
+                                                         request.query_params.get("q", ""),
+                                                         only_of=only_of)],
         "recent": [theme_json(t) for t in recent_themes(project, request.user, pass_name)]})
 
 
-def _resolve_theme(request, project, pass_name, data):
+def _resolve_theme(request, validation_round, pass_name, data):
+    project = validation_round.project
     if data.get("theme_id"):
         theme = Theme.objects.select_related("merged_into").filter(
             pk=data["theme_id"], project=project, modality=pass_name).first()
+        if theme is not None and not validation_round.themes_shared and theme.pk not in \
+                own_theme_ids(project, request.user, pass_name):
+            theme = None   # another coder's theme: as absent as a wrong id
         if theme is None:
             raise ValidationError({"theme_id": "no such theme in this codebook"})
         return theme.effective
@@ -125,8 +131,7 @@ def post_code(request, public_id, pass_name):
     _in_pass_order(post.cluster_sample, request.user, pass_name)
     data = s.CodeWriteSerializer(data=request.data)
     data.is_valid(raise_exception=True)
-    theme = _resolve_theme(request, post.cluster_sample.round.project, pass_name,
-                           data.validated_data)
+    theme = _resolve_theme(request, post.cluster_sample.round, pass_name, data.validated_data)
     result = save_post_code(post, request.user, pass_name, theme,
                             data.validated_data.get("base_version"))
     return _save_response(result, post.public_id, pass_name)
@@ -142,7 +147,7 @@ def common_code(request, public_id, pass_name):
     _in_pass_order(sample, request.user, pass_name)
     data = s.CodeWriteSerializer(data=request.data)
     data.is_valid(raise_exception=True)
-    theme = _resolve_theme(request, sample.round.project, pass_name, data.validated_data)
+    theme = _resolve_theme(request, sample.round, pass_name, data.validated_data)
     result = save_cluster_code(sample, request.user, pass_name, theme,
                                data.validated_data.get("base_version"))
     return _save_response(result, sample.public_id, pass_name)
@@ -182,7 +187,7 @@ def rounds(request):
             project, solutions, name=data["name"], created_by=request.user,
             posts_per_cluster=data["posts_per_cluster"], seed=data["seed"],
             calibration_clusters=data["calibration_clusters"], overlap=data["overlap"],
-            coders=coders)
+            coders=coders, independent_coding=data["independent_coding"])
     except (SamplingError, AssignmentError) as exc:
         raise ValidationError({"detail": str(exc)}) from None
     return Response(s.RoundSerializer(validation_round).data, status=status.HTTP_201_CREATED)

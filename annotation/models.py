@@ -61,6 +61,10 @@ class ValidationRound(models.Model):
     overlap = models.CharField(max_length=12, choices=Overlap.choices,
                                default=Overlap.CALIBRATION)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    independent_coding = models.BooleanField(
+        default=True, help_text="each coder sees only their own themes until adjudication opens")
+    adjudication_open = models.BooleanField(
+        default=False, help_text="opened by the PI: themes are reconciled across coders, then α")
     plan_report = models.JSONField(default=dict, blank=True,
                                    help_text="per solution: clusters, noise excluded, small clusters")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
@@ -76,6 +80,11 @@ class ValidationRound(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status == self.Status.OPEN
+
+    @property
+    def themes_shared(self) -> bool:
+        """Whether a coder's autocomplete offers every coder's themes (else only their own)."""
+        return not self.independent_coding or self.adjudication_open
 
 
 class ClusterSample(models.Model):

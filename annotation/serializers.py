@@ -46,6 +46,8 @@ class RoundCreateSerializer(serializers.Serializer):
                                       default=ValidationRound.Overlap.CALIBRATION)
     coders = serializers.ListField(child=serializers.CharField(), required=False, default=list,
                                    help_text="usernames")
+    independent_coding = serializers.BooleanField(
+        default=True, help_text="each coder sees only their own themes until adjudication opens")
 
 
 class RoundSerializer(serializers.ModelSerializer):
@@ -56,7 +58,8 @@ class RoundSerializer(serializers.ModelSerializer):
     class Meta:
         model = ValidationRound
         fields = ["id", "project", "name", "dataset", "solutions", "posts_per_cluster", "seed",
-                  "sampling_secret", "calibration_clusters", "overlap", "status", "plan_report", "n_clusters",
+                  "sampling_secret", "calibration_clusters", "overlap", "status",
+                  "independent_coding", "adjudication_open", "plan_report", "n_clusters",
                   "created_at"]
 
     def get_n_clusters(self, obj) -> int:

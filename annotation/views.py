@@ -187,6 +187,13 @@ def round_manage(request, pk):
             except AssignmentError as exc:
                 messages.error(request, str(exc))
             return redirect("annotation:round-manage", pk=pk)
+        if action == "open_adjudication":
+            validation_round.adjudication_open = True
+            validation_round.save(update_fields=["adjudication_open"])
+            messages.success(request, "Adjudication is open: coders now see every coder's themes. "
+                                      "Reconcile (merge) the themes in the codebook; α is "
+                                      "computed from here on.")
+            return redirect("annotation:round-manage", pk=pk)
         if action in ("close", "open"):
             validation_round.status = "closed" if action == "close" else "open"
             validation_round.save(update_fields=["status"])

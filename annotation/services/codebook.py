@@ -72,8 +72,23 @@ def recent_themes(project, coder, modality: str, limit: int = 9) -> list[Theme]:
     return out[:limit]
 
 
-def search_themes(project, modality: str, query: str, limit: int = 12) -> list[Theme]:
+def own_theme_ids(project, coder, modality: str) -> set[int]:
+    """Themes a coder typed or coded with (independent coding: all that coder may be offered)."""
+    ids = set(Theme.objects.filter(project=project, modality=modality, created_by=coder)
+              .values_list("pk", flat=True))
+    for model in (PostCode, ClusterCode):
+        ids |= set(model.objects.filter(coder=coder, pass_name=modality, theme__project=project)
+                   .values_list("theme_id", flat=True))
+    return ids
+
+
+def search_themes(project, modality: str, query: str, limit: int = 12,
+                  only_of=None) -> list[Theme]:
+    """Autocomplete; ``only_of``: a coder who may see only their own themes (independent
+    coding, before the PI opens adjudication)."""
     themes = Theme.objects.active().filter(project=project, modality=modality)
+    if only_of is not None:
+        themes = themes.filter(pk__in=own_theme_ids(project, only_of, modality))
     query = " ".join((query or "").split())
     if query:
         starts = list(themes.filter(name__istartswith=query).order_by("name")[:limit])

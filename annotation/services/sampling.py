@@ -278,7 +278,8 @@ def persist_plan(round: ValidationRound, plan: Plan) -> list[ClusterSample]:
 
 def create_round(project, solutions, *, name: str, created_by=None, posts_per_cluster: int = 10,
                  seed: int = 0, calibration_clusters: int = 10,
-                 overlap: str = ValidationRound.Overlap.CALIBRATION, coders=()) -> ValidationRound:
+                 overlap: str = ValidationRound.Overlap.CALIBRATION, coders=(),
+                 independent_coding: bool = True) -> ValidationRound:
     """Create a round, persist its plan and (if coders are given) assign it."""
     from .assignment import assign_round
 
@@ -299,7 +300,7 @@ def create_round(project, solutions, *, name: str, created_by=None, posts_per_cl
             project=project, name=name, dataset_id=datasets.pop(), seed=seed,
             sampling_secret=secret,
             posts_per_cluster=posts_per_cluster, calibration_clusters=calibration_clusters,
-            overlap=overlap, created_by=created_by)
+            overlap=overlap, created_by=created_by, independent_coding=independent_coding)
         round.solutions.set(solutions)
         persist_plan(round, plan)
         if coders:

@@ -19,7 +19,7 @@ from ..models import SolutionChoice
 from . import codes as code_tables
 from .consistency import cluster_means, cluster_scores, solution_scores
 from .intrusion import dashboard_section, intrusion_scores, score_tables
-from .reliability import reliability_table
+from .reliability import reconciled_reliability_table
 
 # column key -> label; S_Dbw says which space its number comes from.
 METRIC_COLUMNS = {
@@ -55,11 +55,16 @@ def round_solutions(project, round_ids=None):
 def project_scores(project, round_ids=None) -> ProjectScores:
     codes = code_tables.post_codes(project, round_ids)
     per_coder = cluster_scores(codes)
+    # rounds coded independently whose themes the PI has not reconciled yet: no α from them
+    pending = set(ValidationRound.objects.filter(
+        project=project, independent_coding=True, adjudication_open=False
+    ).values_list("pk", flat=True))
     return ProjectScores(
         post_codes=codes, cluster_scores=per_coder, cluster_means=cluster_means(per_coder),
         solution_scores=solution_scores(per_coder),
-        reliability=reliability_table(codes, ["solution_pk", "solution_id", "pass"]),
-        reliability_overall=reliability_table(codes, ["pass"]),
+        reliability=reconciled_reliability_table(codes, ["solution_pk", "solution_id", "pass"],
+                                                 pending),
+        reliability_overall=reconciled_reliability_table(codes, ["pass"], pending),
         solutions=round_solutions(project, round_ids),
         intrusion=intrusion_scores(project, round_ids))
 

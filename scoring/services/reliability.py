@@ -22,6 +22,8 @@ import pandas as pd
 from .consistency import in_pass_order
 
 NEEDS_TWO_CODERS = "undefined: no post was coded by two or more coders"
+RECONCILE_FIRST = ("withheld: the coders named themes independently; open adjudication and "
+                   "reconcile (merge) their themes first")
 ONE_VALUE_ONLY = "undefined: every pairable post got the same theme (one value only)"
 
 
@@ -93,3 +95,23 @@ def reliability_table(codes: pd.DataFrame, by: list[str]) -> pd.DataFrame:
                  **reliability(group).as_dict())
             for keys, group in codes.groupby(by, sort=False, dropna=False)]
     return in_pass_order(pd.DataFrame(rows, columns=columns), [c for c in by if c != "pass"])
+
+
+def reconciled_reliability_table(codes: pd.DataFrame, by: list[str],
+                                 pending_round_ids) -> pd.DataFrame:
+    """``reliability_table`` where the codes of rounds still coded independently (adjudication
+    not open) do not count: each coder's own theme names are not comparable until the PI has
+    reconciled them, so α there would measure naming, not agreement."""
+    pending = list(pending_round_ids)
+    if codes.empty or not pending:
+        return reliability_table(codes, by)
+    withheld = codes["round_id"].isin(pending)
+    table = reliability_table(
+        codes.assign(theme_merged_id=codes["theme_merged_id"].where(~withheld)), by)
+    if table.empty:
+        return table
+    keys = set(codes.loc[withheld, by].itertuples(index=False, name=None))
+    hit = pd.Series([tuple(row) in keys for row in table[by].itertuples(index=False, name=None)],
+                    index=table.index) & table["alpha"].isna()
+    table.loc[hit, "message"] = RECONCILE_FIRST
+    return table

@@ -234,3 +234,63 @@ def test_the_server_refuses_a_pass_before_the_earlier_passes_of_that_cluster(val
     assert second.put(reverse("annotation-api:common-code", args=[sample.public_id, "image"]),
                       {"theme_name": "Seen it", "base_version": 0},
                       content_type="application/json").status_code == 400
+
+
+# ---------------------------------------------------------------- 3. coder independence
+
+def test_coders_see_only_their_own_themes_until_adjudication_then_alpha(validation_round,
+                                                                       users, coder2):
+    """Theme autocomplete showed names other coders typed. New rounds code independently:
+    suggestions, recent themes and theme ids are each coder's own until the PI opens
+    adjudication; α is withheld until then and computed on the reconciled (merged) themes."""
+    from annotation.models import Theme
+    from annotation.services.codebook import merge_themes
+    from scoring.services.comparison import project_scores
+    from scoring.services.reliability import RECONCILE_FIRST
+
+    assert validation_round.independent_coding and not validation_round.adjudication_open
+    sample = validation_round.samples.filter(is_calibration=True).order_by("order").first()
+    first, second = Client(), Client()
+    first.force_login(users["coder"])
+    second.force_login(coder2)
+    _complete_pass(sample, users["coder"], "text", "Riot police")
+    _complete_pass(sample, coder2, "text", "Police violence")
+    themes_url = reverse("annotation-api:cluster-themes", args=[sample.public_id])
+
+    def offered(client, q=""):
+        body = client.get(themes_url, {"pass": "text", "q": q}).json()
+        return {t["name"] for t in body["results"]} | {t["name"] for t in body["recent"]}
+
+    assert offered(first) == {"Riot police"} and offered(first, "pol") == {"Riot police"}
+    assert offered(second) == {"Police violence"}
+    # another coder's theme id is as absent as a wrong one
+    other = Theme.objects.get(name="Police violence")
+    post = sample.posts.first()
+    refused = first.put(reverse("annotation-api:post-code", args=[post.public_id, "text"]),
+                        {"theme_id": other.pk, "base_version": 1},
+                        content_type="application/json")
+    assert refused.status_code == 400 and "Police violence" not in refused.content.decode()
+    # α is withheld while the themes are each coder's own
+    scores = project_scores(validation_round.project)
+    text = scores.reliability_overall.set_index("pass").loc["text"]
+    assert text["alpha"] is None or pd_isna(text["alpha"])
+    assert text["message"] == RECONCILE_FIRST
+
+    # The PI opens adjudication: themes are shared, reconciled by a merge, then α is computed.
+    pi = Client()
+    pi.force_login(users["pi"])
+    pi.post(reverse("annotation:round-manage", args=[validation_round.pk]),
+            {"action": "open_adjudication"})
+    validation_round.refresh_from_db()
+    assert validation_round.adjudication_open
+    assert offered(first) == {"Riot police", "Police violence"}
+    merge_themes(other, Theme.objects.get(name="Riot police"), users["pi"], "same")
+    text = project_scores(validation_round.project).reliability_overall.set_index(
+        "pass").loc["text"]
+    assert text["message"] != RECONCILE_FIRST
+    assert text["percent_agreement"] == 1.0   # one theme after the merge
+
+
+def pd_isna(value) -> bool:
+    import pandas as pd
+    return bool(pd.isna(value))

@@ -58,6 +58,8 @@ def code_everything(client_factory, round_, coders):
 @pytest.fixture
 def coded_round(scored_run, validation_round, users, coder2, client_factory):
     code_everything(client_factory, validation_round, [users["coder"], coder2])
+    validation_round.adjudication_open = True   # the PI reconciles the coders' themes, then α
+    validation_round.save(update_fields=["adjudication_open"])
     project = validation_round.project
     merge_themes(Theme.objects.get(project=project, modality="image", name="Crowd scene"),
                  Theme.objects.get(project=project, modality="image", name="crowd"),
