@@ -4,7 +4,6 @@ Coder endpoints are keyed by public ids and the current user: a cluster or post 
 the caller is 404. Saving is an idempotent PUT keyed by (post, pass) or (cluster, pass) for the
 current coder, with the client's ``base_version`` for conflict detection (services.coding).
 """
-from django.contrib.auth import get_user_model
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view
@@ -19,7 +18,7 @@ from . import serializers as s
 from .models import Theme, ValidationRound
 from .passes import PASS_VALUES
 from .services import access
-from .services.assignment import AssignmentError, sample_progress
+from .services.assignment import AssignmentError, eligible_coders, sample_progress
 from .services.codebook import own_theme_ids, recent_themes, search_themes
 from .services.coder_state import coded_state, theme_json
 from .services.coding import (CodingError, PassOrderError, check_pass_order, get_or_create_theme,
@@ -179,9 +178,12 @@ def rounds(request):
                      .select_related("run"))
     if len(solutions) != len(set(data["solutions"])):
         raise ValidationError({"solutions": "unknown solution ids for this project"})
-    coders = list(get_user_model().objects.filter(username__in=data["coders"]))
-    if len(coders) != len(set(data["coders"])):
-        raise ValidationError({"coders": "unknown usernames"})
+    # One answer for an unknown username and for an account that is not a coder here: the API
+    # does not tell which usernames exist.
+    coders = list(eligible_coders(project).filter(username__in=data["coders"]))
+    missing = sorted(set(data["coders"]) - {c.username for c in coders})
+    if missing:
+        raise ValidationError({"coders": f"not coders of this project: {', '.join(missing)}"})
     try:
         validation_round = create_round(
             project, solutions, name=data["name"], created_by=request.user,

@@ -1,5 +1,7 @@
 from django import forms
 from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 
 from clustering_engine.spec import ALGORITHMS, EXTENSION_FORMATS, METHODS, REDUCERS
 
@@ -33,10 +35,16 @@ class MemberForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        users = get_user_model().objects
-        if data.get("username") and not users.filter(username=data["username"]).exists() \
-                and not data.get("create_with_password"):
-            raise forms.ValidationError("no such user: give a password to create the account")
+        username, password = data.get("username"), data.get("create_with_password")
+        if password:
+            # The validators every password meets (AUTH_PASSWORD_VALIDATORS), whether or not the
+            # account exists, so the answer does not tell which usernames do.
+            try:
+                validate_password(password, get_user_model()(username=username or ""))
+            except ValidationError as exc:
+                self.add_error("create_with_password", exc)
+        elif username and not get_user_model().objects.filter(username=username).exists():
+            raise forms.ValidationError("to add a new account, give it a password")
         return data
 
 
