@@ -6,8 +6,6 @@ exists (the call runs in a transaction), so a bad upload leaves the project as i
 """
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import uuid
 from pathlib import Path
@@ -20,6 +18,7 @@ from clustering_engine.errors import EngineError
 from clustering_engine.spec import EXTENSION_FORMATS
 
 from ..models import Dataset, Project
+from .paths import relative_to_base
 from .safe_zip import ArchiveLimits, UnsafeArchiveError, extract_zip_safely
 from .storage import datasets_root
 
@@ -65,20 +64,14 @@ def validate_pairs(table_path: Path, images_root: Path):
         report = getattr(exc, "report", None)
         if report is not None and report.rejected:
             message += f" — {report.top_reasons_text()}"
-        raise DatasetImportError(message) from None
+        raise DatasetImportError(relative_to_base(message, images_root, table_path.parent)
+                                 ) from None
     return table.report
-
-
-def _without_server_paths(info: dict, images_root: Path) -> dict:
-    """The report as users see it: paths relative to the images root, not server paths."""
-    prefix = str(images_root) + os.sep
-    return json.loads(json.dumps(info, ensure_ascii=False).replace(
-        json.dumps(prefix)[1:-1], ""))
 
 
 def _create(project: Project, name: str, source: str, table_path: Path, images_root: Path,
             storage_dir: str, report) -> Dataset:
-    info = _without_server_paths(report.to_dict(), images_root)
+    info = relative_to_base(report.to_dict(), images_root, table_path.parent)
     return Dataset.objects.create(
         project=project, name=name, source=source, table_path=str(table_path),
         images_root=str(images_root), storage_dir=storage_dir, validation_report=info,

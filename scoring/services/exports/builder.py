@@ -6,9 +6,12 @@ import datetime
 import platform
 from dataclasses import dataclass, field
 from importlib import metadata
+from pathlib import Path
 
 import pandas as pd
 from matplotlib.figure import Figure
+
+from projects.services.paths import relative_to_base
 
 from ..comparison import METRIC_COLUMNS, PASSES
 from ..consistency import BASELINE_DRAWS
@@ -129,7 +132,11 @@ def provenance(inputs: ExportInputs, files_note: str = "") -> dict:
                   "status": r.run.status,
                   "started_at": r.run.started_at.isoformat() if r.run.started_at else None,
                   "finished_at": r.run.finished_at.isoformat() if r.run.finished_at else None,
-                  "engine_manifest": {k: r.manifest[k] for k in keep if k in r.manifest},
+                  # paths relative to the data set / run folder, not the server's layout
+                  "engine_manifest": relative_to_base(
+                      {k: r.manifest[k] for k in keep if k in r.manifest},
+                      r.run.dataset.images_root, Path(r.run.dataset.table_path).parent,
+                      r.run.output_dir),
                   "solutions": {s.solution_id: {"method": s.method, "algorithm": s.algorithm,
                                                 "k": s.k, "space": s.space, "metrics": s.metrics}
                                 for s in inputs.scores.solutions if s.run_id == r.run.pk}}

@@ -1,0 +1,42 @@
+"""What users see of server paths: relative to the data set or run they belong to.
+
+Validation reports, import errors and export manifests used to show absolute paths
+(``/srv/…/media/datasets/upload-…/table.csv``, the virtualenv's site-packages): they tell a
+user how the server is laid out and nothing they need. ``relative_to_base`` rewrites every
+string in a JSON-like value: paths under ``base`` become relative to it; paths under the media
+root, the installation or the Python environment lose those prefixes.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from django.conf import settings
+
+
+def _prefixes(bases) -> list[str]:
+    roots = [*bases, settings.MEDIA_ROOT, settings.BASE_DIR, sys.prefix, sys.base_prefix]
+    found = {str(Path(r).resolve()) for r in roots if r} | {str(r) for r in roots if r}
+    # longest first, so a data set folder wins over the media root that holds it
+    return sorted((p.rstrip(os.sep) + os.sep for p in found if p not in ("", os.sep)),
+                  key=len, reverse=True)
+
+
+def relative_to_base(value, *bases):
+    """``value`` (str, dict, list) with server path prefixes removed (see the module doc)."""
+    prefixes = _prefixes(bases)
+
+    def scrub(item):
+        if isinstance(item, str):
+            for prefix in prefixes:
+                if prefix in item:
+                    item = item.replace(prefix, "")
+            return item
+        if isinstance(item, dict):
+            return {k: scrub(v) for k, v in item.items()}
+        if isinstance(item, (list, tuple)):
+            return [scrub(v) for v in item]
+        return item
+
+    return scrub(value)
