@@ -36,8 +36,8 @@ def write_outputs(out: Path, manifest: dict, pairs: pd.DataFrame, embeddings, re
                                                                    index=False)
     (out / "embeddings" / "pair_ids.txt").write_text("\n".join(embeddings.pair_ids) + "\n",
                                                      encoding="utf-8")
-    for name in ("text", "image", "joint"):
-        vectors = getattr(embeddings, name)
+    for name in ("text", "image", "joint", "cca"):
+        vectors = getattr(embeddings, name, None)
         if vectors is not None:
             np.save(out / "embeddings" / f"{name}.npy", np.asarray(vectors, dtype=np.float32))
     for name, vectors in result.spaces.items():
