@@ -59,6 +59,14 @@ RULES = {
                                  CODER_A),
     "annotation-api:rounds": ("api", "GET", {}, AUTH),   # filtered to rounds one manages
     "annotation-api:round-detail": ("api", "GET", {"pk": "round"}, PI_A),
+    "annotation:code-intrusion": ("page", "GET", {"pk": "round"}, CODER_A),
+    "annotation:intrusion-image": ("page", "GET", {"public_id": "intrusion_item"}, CODER_A),
+    "annotation:intrusion-manage": ("page", "GET", {"pk": "round"}, PI_A),
+    "annotation-api:round-intrusion": ("api", "GET", {"pk": "round"}, PI_A),
+    "annotation-api:intrusion-tasks": ("api", "GET", {}, AUTH),   # filtered to one's tasks
+    "annotation-api:intrusion-task": ("api", "GET", {"public_id": "intrusion_task"}, CODER_A),
+    "annotation-api:intrusion-answer": ("api", "PUT", {"public_id": "intrusion_task"}, CODER_A),
+    "scoring-api:intrusion-scores": ("api", "GET", {"pk": "project"}, READERS_A),
     "scoring:comparison": ("page", "GET", {"pk": "project"}, READERS_A),
     "scoring:comparison-plot": ("page", "GET", {"pk": "project", "fmt": "svg"}, READERS_A),
     "scoring:choose": ("page", "POST", {"pk": "project"}, PI_A),
@@ -127,6 +135,7 @@ def test_every_url_pattern_has_a_rule_in_the_matrix():
 def objects(scored_run, validation_round, project, users, django_user_model, settings,
             pairs_frame):
     from annotation.models import ClusterSample, SampledPost, Theme
+    from annotation.services.intrusion import add_intrusion_tasks
     from projects.models import ClusterSummary, Role
     from projects.services import access
     from scoring.models import ExportJob
@@ -137,6 +146,8 @@ def objects(scored_run, validation_round, project, users, django_user_model, set
     sample = ClusterSample.objects.filter(round=validation_round,
                                           assignments__coder=users["coder"]).first()
     post = SampledPost.objects.filter(cluster_sample=sample).first()
+    add_intrusion_tasks(validation_round, ["image"], coders=[users["coder"]])
+    intrusion_task = validation_round.intrusion_tasks.order_by("order").first()
     export_file = Path(settings.MEDIA_ROOT) / "exports" / f"project-{project.pk}" / "e.zip"
     export_file.parent.mkdir(parents=True, exist_ok=True)
     export_file.write_bytes(b"PK\x05\x06" + b"\0" * 18)
@@ -152,7 +163,9 @@ def objects(scored_run, validation_round, project, users, django_user_model, set
         "ids": {"project": project.pk, "dataset": scored_run.dataset.pk, "run": scored_run.pk,
                 "solution": solution.pk, "cluster": cluster.pk, "round": validation_round.pk,
                 "sample": sample.public_id, "post": post.public_id, "export": export.pk,
-                "image": pairs_frame["image"][3], "theme": theme.pk},
+                "image": pairs_frame["image"][3], "theme": theme.pk,
+                "intrusion_task": intrusion_task.public_id,
+                "intrusion_item": intrusion_task.items.first().public_id},
         "users": {"anonymous": None, "coder_a": users["coder"], "coder_b": coder_b,
                   "pi_a": users["pi"], "pi_b": pi_b, "viewer_a": users["viewer"]},
     }
