@@ -1,6 +1,7 @@
 """Architecture contracts (``.importlinter``, checked by import-linter): the engine imports no
 Django, Celery or app; the layers go one way (diptych > scoring > annotation > projects >
-engine); no import cycles between the modules of a package, imports inside functions included.
+engine); services never import pages, the API or Celery tasks; no import cycles between the
+modules of a package, imports inside functions included.
 """
 import re
 import shutil
@@ -11,7 +12,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / ".importlinter"
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
-CONTRACTS = ("The engine is a pure library", "Layers:", "No import cycles")
+CONTRACTS = ("The engine is a pure library", "Layers:", "No import cycles",
+             "Services never import")
 
 
 def lint_imports(cwd: Path, config: Path = CONFIG) -> subprocess.CompletedProcess:
@@ -45,15 +47,21 @@ def write(root: Path, module: str, source: str = "") -> None:
 
 
 def test_each_contract_fails_on_code_that_breaks_it(tmp_path):
-    """The same contracts on a small tree that breaks each one: all three are reported."""
+    """The same contracts on a small tree that breaks each one: every one is reported."""
     for package in ("clustering_engine", "projects", "annotation", "scoring", "diptych"):
         write(tmp_path, f"{package}.__init__")
     write(tmp_path, "clustering_engine.grid", "import django\n")               # engine -> Django
-    write(tmp_path, "projects.services", "def f():\n    from scoring import views\n")  # upward
+    write(tmp_path, "projects.services", "def f():\n    from scoring import views\n"  # upward
+          "def g():\n    from projects import tasks\n")                     # a task, hidden
+    write(tmp_path, "projects.tasks", "")
     write(tmp_path, "scoring.views", "")
-    write(tmp_path, "annotation.api", "from annotation import views\n")       # a cycle, the
-    write(tmp_path, "annotation.views", "def f():\n    from annotation import api\n")  # back edge
-    config = tmp_path / "contracts.ini"                                        # hidden in a function
+    # a cycle whose back edge is hidden in a function
+    write(tmp_path, "annotation.api", "from annotation import views\n")
+    write(tmp_path, "annotation.views", "def f():\n    from annotation import api\n")
+    for module in ("projects.views", "projects.api", "annotation.services", "scoring.services",
+                   "scoring.tasks", "scoring.api"):                            # named by contracts
+        write(tmp_path, module)
+    config = tmp_path / "contracts.ini"
     shutil.copy(CONFIG, config)
     result = lint_imports(tmp_path, config)
     output = result.stdout + result.stderr
@@ -61,4 +69,5 @@ def test_each_contract_fails_on_code_that_breaks_it(tmp_path):
     assert contract_lines(output) == {name: "BROKEN" for name in CONTRACTS}, output
     assert "clustering_engine.grid -> django" in output
     assert "projects.services -> scoring.views" in output
+    assert "projects.services -> projects.tasks" in output
     assert ".views -> .api" in output or ".api -> .views" in output
