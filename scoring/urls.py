@@ -1,7 +1,7 @@
 """Scoring URLs, included once from diptych/urls.py."""
 from django.urls import include, path
 
-from . import api, views
+from . import analysis_api, api, views
 
 page_patterns = [
     path("projects/<int:pk>/compare/", views.comparison_page, name="comparison"),
@@ -18,6 +18,12 @@ api_patterns = [
     path("projects/<int:pk>/choices/<int:solution_pk>/", api.solution_choice, name="choice"),
     path("projects/<int:pk>/exports/", api.exports, name="exports"),
     path("exports/<int:job_pk>/", api.export_detail, name="export-detail"),
+    # read API for analysis (pandas, R): long-format codes, cluster scores, reliability
+    path("projects/<int:pk>/analysis/codes/", analysis_api.codes, name="analysis-codes"),
+    path("projects/<int:pk>/analysis/cluster-scores/", analysis_api.cluster_scores,
+         name="analysis-cluster-scores"),
+    path("projects/<int:pk>/analysis/reliability/", analysis_api.reliability,
+         name="analysis-reliability"),
 ]
 
 urlpatterns = [
