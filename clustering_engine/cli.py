@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--min-cluster-size", type=int, default=None, help="HDBSCAN")
     run.add_argument("--min-samples", type=int, default=None, help="HDBSCAN")
     run.add_argument("--alpha", type=float, default=1.0, help="HDBSCAN")
+    run.add_argument("--hdbscan-backend", choices=spec.HDBSCAN_BACKENDS, default="hdbscan",
+                     help="plain HDBSCAN: the reference library or fast_hdbscan (no --alpha)")
     run.add_argument("--kmeans-n-init", type=int, default=3)
     run.add_argument("--modality-weights", type=_weights, default=(1.0, 1.0))
     run.add_argument("--threshold", type=float, default=0.01, help="marginal-gain threshold")
@@ -85,6 +87,7 @@ def config_from_args(args) -> "EngineConfig":
                       reduction=reduction, kmeans_n_init=args.kmeans_n_init,
                       hdbscan_min_cluster_size=args.min_cluster_size,
                       hdbscan_min_samples=args.min_samples, hdbscan_alpha=args.alpha,
+                      hdbscan_backend=args.hdbscan_backend,
                       modality_weights=args.modality_weights,
                       marginal_gain_threshold=args.threshold, seed=args.seed)
     return EngineConfig(text_model=args.text_model, image_model=args.image_model,
