@@ -4,7 +4,7 @@ Coder URLs carry only public ids: /code/c/<cluster public id>/<pass>/.
 """
 from django.urls import include, path
 
-from . import api, image_views, intrusion_api, intrusion_views, views
+from . import api, codebook_views, image_views, intrusion_api, intrusion_views, views
 
 page_patterns = [
     path("", views.my_work, name="my-work"),
@@ -19,8 +19,9 @@ page_patterns = [
     path("rounds/<int:pk>/intrusion/", intrusion_views.manage_intrusion, name="intrusion-manage"),
     path("projects/<int:pk>/rounds/", views.round_list, name="round-list"),
     path("projects/<int:pk>/rounds/new/", views.round_new, name="round-new"),
-    path("projects/<int:pk>/codebook/", views.codebook_page, name="codebook"),
-    path("projects/<int:pk>/codebook/rename/", views.theme_rename, name="theme-rename"),
+    path("projects/<int:pk>/codebook/", codebook_views.codebook_page, name="codebook"),
+    path("projects/<int:pk>/codebook/rename/", codebook_views.theme_rename, name="theme-rename"),
+    path("projects/<int:pk>/codebook/delete/", codebook_views.theme_delete, name="theme-delete"),
     path("rounds/<int:pk>/manage/", views.round_manage, name="round-manage"),
     path("rounds/<int:pk>/adjudicate/", views.adjudicate, name="adjudicate"),
 ]

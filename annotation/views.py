@@ -9,17 +9,16 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
 
-from .forms import ClusterNameForm, DecisionForm, MergeForm, ReassignForm, RoundForm
-from .models import Theme, ThemeMerge
+from .forms import ClusterNameForm, DecisionForm, ReassignForm, RoundForm
+from .models import Theme
 from .passes import PASS_ORDER, PASS_VALUES, SHOWS_IMAGE, SHOWS_TEXT, Pass
 from .services import access, intrusion_access
 from .services.assignment import (AssignmentError, assign_round, coder_progress,
                                   eligible_coders, reassign, sample_progress)
 from .services.coder_state import coded_state, theme_json
-from .services.codebook import (CodebookError, codebook, coded_theme_summary, disagreements,
-                                merge_themes, recent_themes, record_decision)
+from .services.codebook import (CodebookError, coded_theme_summary, disagreements,
+                                recent_themes, record_decision)
 from .services.coding import CodingError, get_or_create_theme
 from .services.intrusion import IntrusionError, create_round_with_tasks
 from .services.sampling import SamplingError
@@ -219,30 +218,6 @@ def round_manage(request, pk):
 
 
 @login_required
-def codebook_page(request, pk):
-    project = access.managed_project_or_404(request.user, pk)
-    modality = request.GET.get("modality") or request.POST.get("modality") or "text"
-    if modality not in PASS_VALUES:
-        raise Http404("not found")
-    form = MergeForm(request.POST or None, project=project, modality=modality)
-    if request.method == "POST" and form.is_valid():
-        try:
-            merge_themes(form.cleaned_data["source"], form.cleaned_data["target"], request.user,
-                         form.cleaned_data["note"])
-            messages.success(request, f"“{form.cleaned_data['source']}” merged into "
-                                      f"“{form.cleaned_data['target']}”.")
-            return redirect(f"{reverse('annotation:codebook', args=[pk])}?modality={modality}")
-        except CodebookError as exc:
-            form.add_error(None, str(exc))
-    merges = ThemeMerge.objects.filter(source__project=project, source__modality=modality
-                                       ).select_related("source", "target", "merged_by")
-    return render(request, "annotation/codebook.html", {
-        "project": project, "modality": modality, "themes": codebook(project, modality),
-        "merges": merges, "form": form,
-        "modalities": [(p.value, p.label) for p in PASS_ORDER]})
-
-
-@login_required
 def adjudicate(request, pk):
     validation_round = access.managed_round_or_404(request.user, pk)
     if request.method == "POST":
@@ -281,21 +256,3 @@ def adjudicate(request, pk):
         "codebook_names": {p: list(Theme.objects.active().filter(
             project=validation_round.project, modality=p).order_by("name")
             .values_list("name", flat=True)) for p in PASS_VALUES}})
-
-
-@login_required
-@require_POST
-def theme_rename(request, pk):
-    """Kept minimal: the PI fixes a theme's spelling (codes follow, the id is unchanged)."""
-    project = access.managed_project_or_404(request.user, pk)
-    theme = Theme.objects.filter(project=project, pk=request.POST.get("theme")).first()
-    name = " ".join(request.POST.get("name", "").split())
-    if theme is None or not name:
-        raise Http404("not found")
-    if Theme.objects.filter(project=project, modality=theme.modality, name__iexact=name).exclude(
-            pk=theme.pk).exists():
-        messages.error(request, "Another theme has that name: merge them instead.")
-    else:
-        theme.name = name
-        theme.save(update_fields=["name"])
-    return redirect(f"{reverse('annotation:codebook', args=[pk])}?modality={theme.modality}")

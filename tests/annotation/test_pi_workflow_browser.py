@@ -93,3 +93,80 @@ def test_adjudication_by_keyboard(validation_round, users, coder2, client, live_
     assert not page.locator(f"details#c-{sample.public_id}").evaluate("d => d.open")  # folded
     shoot(page, artefacts, "adjudication-done")
     assert not page.errors, page.errors
+
+
+def test_codebook_across_passes(validation_round, users, coder2, client, live_server, browser,
+                                artefacts):
+    from annotation.models import Theme
+    from annotation.services.codebook import disagreements, merge_themes
+
+    coder = users["coder"]
+    project = validation_round.project
+    sample = shared_sample(validation_round, coder, coder2)
+    n = sample.posts.count()
+    for pass_name in ("text", "image", "joint"):        # two spellings, in every pass
+        code(sample, coder, pass_name, "Protest", ["Protest"] * n)
+        code(sample, coder2, pass_name, "Protests", ["Protests"] * n)
+    for pass_name in ("text", "image"):
+        get_or_create_theme(project, pass_name, "Crowd", coder)
+        get_or_create_theme(project, pass_name, "Crowds", coder2)
+    merge_themes(Theme.objects.get(project=project, modality="image", name="Crowds"),
+                 Theme.objects.get(project=project, modality="image", name="Crowd"))
+    get_or_create_theme(project, "text", "Unused idea", coder)
+    assert {d["pass"] for d in disagreements(validation_round)} == {"text", "image", "joint"}
+
+    page = logged_in_page(browser, client, live_server, users["pi"])
+    page.goto(f"{live_server.url}/code/projects/{project.pk}/codebook/?modality=text")
+    row = page.locator("tr", has=page.locator("td.theme-name", has_text="Protests"))
+    assert row.locator("td").nth(4).inner_text() == "image, joint"
+    # a merge made in the image pass is suggested here
+    suggestion = page.locator(".suggestions-card li")
+    assert suggestion.inner_text().startswith("“Crowds” → “Crowd” (done in the image pass)")
+    shoot(page, artefacts, "codebook-suggestions")
+    suggestion.locator("button").click()
+    page.wait_for_selector(".message")
+    assert Theme.objects.get(project=project, modality="text", name="Crowds").merged_into.name \
+        == "Crowd"
+    assert page.locator(".suggestions-card").count() == 0
+
+    # one merge, applied to all passes (the default)
+    page.select_option("select[name=source]", label="Protests")
+    page.select_option("select[name=target]", label="Protest")
+    page.locator("form.card button[type=submit]", has_text="Merge").click()
+    page.wait_for_selector(".message")
+    assert "in 3 pass(es): text, image, joint" in page.locator(".message").inner_text()
+    for pass_name in ("text", "image", "joint"):
+        merged = Theme.objects.get(project=project, modality=pass_name, name="Protests")
+        assert (merged.merged_into.name, merged.merged_into.modality) == ("Protest", pass_name)
+    assert disagreements(validation_round) == []          # the joint pass agrees now too
+
+    # rename, then delete the unused theme; a used theme offers no delete
+    unused = page.locator("tr", has=page.locator("td.theme-name", has_text="Unused idea"))
+    unused.locator("input[name=name]").fill("Unused notion")
+    unused.locator("form.rename button").click()
+    page.wait_for_selector(".message")
+    assert page.locator(".message").inner_text() == "“Unused idea” renamed “Unused notion”."
+    used = page.locator("tr", has=page.locator("td.theme-name", has_text="Protest")).first
+    assert used.locator("form.delete").count() == 0
+    renamed = page.locator("tr", has=page.locator("td.theme-name", has_text="Unused notion"))
+    renamed.locator("form.delete button").click()
+    page.wait_for_selector(".message")
+    assert page.locator(".message").inner_text() == "“Unused notion” deleted."
+    assert not Theme.objects.filter(project=project, name__istartswith="Unused").exists()
+    shoot(page, artefacts, "codebook-after")
+    assert not page.errors, page.errors
+
+
+def test_a_used_theme_is_never_deleted(validation_round, users, coder2, client):
+    from django.urls import reverse
+
+    from annotation.models import Theme
+
+    sample = shared_sample(validation_round, users["coder"], coder2)
+    code(sample, users["coder"], "text", "Protest", ["Protest"])
+    theme = Theme.objects.get(name="Protest")
+    client.force_login(users["pi"])
+    response = client.post(reverse("annotation:theme-delete", args=[validation_round.project.pk]),
+                           {"theme": theme.pk}, follow=True)
+    assert "is in use" in response.content.decode()
+    assert Theme.objects.filter(pk=theme.pk).exists()
