@@ -1,6 +1,7 @@
 from django import forms
 
 from projects.models import Solution
+from projects.services.run_queries import chosen_solution_ids
 
 from .intrusion_models import DEFAULT_ITEMS_PER_TASK, IntrusionKind
 from .models import Pass, Theme, ValidationRound
@@ -11,15 +12,21 @@ TASK_TYPES = [("consistency", "Consistency coding only"),
 
 
 class SolutionChoiceField(forms.ModelMultipleChoiceField):
+    """Each solution with its cluster count and whether marginal gain chose its K."""
+    chosen: frozenset = frozenset()   # (run id, solution id) at a chosen K
+
     def label_from_instance(self, obj):
-        k = f"K = {obj.k}" if obj.k else f"{obj.n_clusters} clusters"
-        return f"{obj.solution_id} — run {obj.run_id}, {obj.method}, {obj.algorithm}, {k}"
+        k = f"K = {obj.k}, " if obj.k else ""
+        chosen = " — chosen K (marginal gain)" if (obj.run_id, obj.solution_id) in self.chosen else ""
+        return (f"{obj.solution_id} — run {obj.run_id}, {obj.method}, {obj.algorithm}, {k}"
+                f"{obj.n_clusters} clusters{chosen}")
 
 
 class RoundForm(forms.Form):
     name = forms.CharField(max_length=200)
     solutions = SolutionChoiceField(queryset=Solution.objects.none(),
-                                    widget=forms.CheckboxSelectMultiple)
+                                    widget=forms.CheckboxSelectMultiple,
+                                    error_messages={"required": "Choose at least one solution."})
     posts_per_cluster = forms.IntegerField(min_value=1, max_value=1000, initial=10)
     seed = forms.IntegerField(initial=0)
     calibration_clusters = forms.IntegerField(min_value=0, initial=10,
@@ -51,6 +58,9 @@ class RoundForm(forms.Form):
         self.fields["solutions"].queryset = Solution.objects.filter(
             run__project=project, run__status="succeeded").select_related("run").order_by(
             "run_id", "kind", "method", "algorithm", "k")
+        runs = {s.run for s in self.fields["solutions"].queryset}
+        self.fields["solutions"].chosen = frozenset(
+            (run.pk, sid) for run in runs for sid in chosen_solution_ids(run))
         self.fields["coders"].queryset = coders
 
 

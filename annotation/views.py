@@ -165,6 +165,11 @@ def round_new(request, pk):
             messages.success(request, f"Round created: {validation_round.samples.count()} clusters "
                                       f"sampled, {validation_round.intrusion_tasks.count()} "
                                       f"intrusion tasks.")
+            calibration = (validation_round.plan_report or {}).get("calibration_clusters")
+            if calibration is not None and calibration < data["calibration_clusters"]:
+                messages.warning(request, f"Calibration set: {calibration} clusters, not the "
+                                          f"{data['calibration_clusters']} asked for — the round "
+                                          f"has only {calibration} clusters.")
             return redirect("annotation:round-manage", pk=validation_round.pk)
         except (SamplingError, AssignmentError, IntrusionError) as exc:
             form.add_error(None, str(exc))

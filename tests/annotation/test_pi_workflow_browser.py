@@ -170,3 +170,58 @@ def test_a_used_theme_is_never_deleted(validation_round, users, coder2, client):
                            {"theme": theme.pk}, follow=True)
     assert "is in use" in response.content.decode()
     assert Theme.objects.filter(pk=theme.pk).exists()
+
+
+def test_round_form_and_closing_a_round(finished_run, users, coder2, client, live_server,
+                                        browser, artefacts):
+    from annotation.models import ValidationRound
+
+    finished_run.manifest = {"k_selection": {"vector-kmeans": {
+        "selects_k": True, "algorithm": "kmeans", "method": "vector", "chosen_k": 25}}}
+    finished_run.save(update_fields=["manifest"])
+    project = finished_run.project
+    page = logged_in_page(browser, client, live_server, users["pi"])
+    page.goto(f"{live_server.url}/code/projects/{project.pk}/rounds/new/")
+    labels = [t.strip() for t in page.locator(".field-solutions label").all_inner_texts()][1:]
+    assert "vector-kmeans-k25 — run" in labels[1] and labels[1].endswith(
+        "K = 25, 4 clusters — chosen K (marginal gain)"), labels
+    assert labels[0].endswith("K = 25, 4 clusters"), labels          # label-kmeans-k25: not chosen
+
+    # no solution: the error sits under the solutions
+    page.fill("input[name=name]", "round one")
+    page.fill("input[name=calibration_clusters]", "50")
+    page.locator("button", has_text="Sample and create").click()
+    error = page.locator(".field-solutions .errorlist")
+    error.wait_for()
+    assert error.inner_text() == "Choose at least one solution."
+    last_choice = page.locator(".field-solutions input[type=checkbox]").last.bounding_box()
+    assert error.bounding_box()["y"] > last_choice["y"]
+    shoot(page, artefacts, "round-form-error")
+
+    # the calibration count is clamped to the clusters there are: said so
+    for box in page.locator(".field-solutions input[type=checkbox]").all():
+        box.check()
+    page.locator(".field-coders input[type=checkbox]").first.check()
+    page.locator("button", has_text="Sample and create").click()
+    page.wait_for_url("**/manage/")
+    validation_round = ValidationRound.objects.get(name="round one")
+    n = validation_round.samples.count()
+    warning = page.locator(".message.warning")
+    assert warning.inner_text() == (f"Calibration set: {n} clusters, not the 50 asked for — the "
+                                    f"round has only {n} clusters.")
+
+    # closing asks first: dismissed, the round stays open; accepted, it closes
+    dialogs = []
+    page.once("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.locator("button", has_text="Close the round").click()
+    page.wait_for_timeout(300)
+    assert dialogs == ["Close this round? Coders can no longer save labels (you can reopen it)."]
+    validation_round.refresh_from_db()
+    assert validation_round.is_open
+    page.once("dialog", lambda d: d.accept())
+    with page.expect_navigation():
+        page.locator("button", has_text="Close the round").click()
+    validation_round.refresh_from_db()
+    assert not validation_round.is_open
+    assert page.locator("button", has_text="Reopen the round").count() == 1
+    assert not page.errors, page.errors
