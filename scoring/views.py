@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from projects.models import Solution
 from projects.services import access as project_access
 
 from .services import access
@@ -66,8 +67,12 @@ def comparison_plot(request, pk, fmt):
 def choose_solution(request, pk):
     project = access.managed_project_or_404(request.user, pk)
     try:
-        set_choice(project, int(request.POST.get("solution", 0) or 0), request.user,
-                   request.POST.get("chosen") == "1", request.POST.get("note", ""))
+        chosen = request.POST.get("chosen") == "1"
+        solution_pk = int(request.POST.get("solution", 0) or 0)
+        set_choice(project, solution_pk, request.user, chosen, request.POST.get("note", ""))
+        name = Solution.objects.get(pk=solution_pk).solution_id
+        messages.success(request, f"“{name}” is marked as chosen." if chosen
+                         else f"“{name}” is no longer marked as chosen.")
     except (ChoiceError, ValueError) as exc:
         messages.error(request, str(exc))
     # Back to the table as it was filtered and sorted (only our own query keys survive).

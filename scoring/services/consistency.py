@@ -30,7 +30,6 @@ import pandas as pd
 from scipy import stats
 
 from annotation.passes import PASS_INDEX
-from clustering_engine.metrics import within_cluster_consistency
 
 Z_95 = 1.959963984540054
 BASELINE_DRAWS = 2000
@@ -58,6 +57,16 @@ def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float | No
     centre = (p + z * z / (2 * n)) / denominator
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
     return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def wilson_intervals(successes: np.ndarray, n: np.ndarray, z: float = Z_95):
+    """``wilson_interval`` over arrays (every n > 0); returns (low, high) arrays."""
+    n = n.astype(float)
+    p = successes / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    return np.maximum(0.0, centre - half), np.minimum(1.0, centre + half)
 
 
 def mean_interval(values, confidence: float = 0.95) -> tuple[float | None, float | None, float | None]:
@@ -106,7 +115,10 @@ def _baselines(codes: pd.DataFrame, seed: int) -> dict[tuple, float]:
 
 
 def cluster_scores(codes: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
-    """One row per cluster sample × pass × coder (see the module notes)."""
+    """One row per cluster sample × pass × coder (see the module notes).
+
+    Vectorised over all groups at once (a round of 100 coders has ~75,000 of them): the score
+    is ``within_cluster_consistency``'s share, n_modal / n_coded, from the theme counts."""
     columns = [*CLUSTER_KEYS, "pass", "coder", "coder_id", "posts_in_sample", "n_coded",
                "n_modal", "consistency", "modal_theme", "n_modal_themes", "wilson_low",
                "wilson_high", "chance_baseline"]
@@ -115,23 +127,27 @@ def cluster_scores(codes: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     baselines = _baselines(codes, seed)
     names = dict(zip(codes["theme_merged_id"], codes["theme"]))
-    rows = []
-    for keys, group in codes.groupby([*CLUSTER_KEYS, "pass", "coder", "coder_id"], sort=False,
-                                     dropna=False):
-        themes = [int(t) for t in group["theme_merged_id"]]
-        score = within_cluster_consistency(themes)
-        tied, n_modal = modal_themes(themes)
-        low, high = wilson_interval(n_modal, len(themes))
-        row = dict(zip([*CLUSTER_KEYS, "pass", "coder", "coder_id"], keys))
-        row.update(posts_in_sample=group["posts_in_sample"].iloc[0], n_coded=len(themes),
-                   n_modal=n_modal, consistency=score,
-                   modal_theme=" | ".join(sorted(str(names[t]) for t in tied)),
-                   n_modal_themes=len(tied), wilson_low=low, wilson_high=high,
-                   chance_baseline=baselines[(row["round_id"], row["coder_id"], row["pass"],
-                                              len(themes))])
-        rows.append(row)
-    return in_pass_order(pd.DataFrame(rows, columns=columns),
-                         ["solution_id", "round_id", "cluster_label", "coder"])
+    keys = [*CLUSTER_KEYS, "pass", "coder", "coder_id"]
+    codes = codes.assign(theme_merged_id=codes["theme_merged_id"].astype("int64"))
+    groups = codes.groupby(keys, sort=False, dropna=False)
+    frame = groups.agg(posts_in_sample=("posts_in_sample", "first"),
+                       n_coded=("theme_merged_id", "size"))
+    counts = (codes.groupby([*keys, "theme_merged_id"], sort=False, dropna=False).size()
+              .rename("count").reset_index())
+    counts["top"] = counts.groupby(keys, sort=False, dropna=False)["count"].transform("max")
+    tied = counts[counts["count"] == counts["top"]]
+    tied = tied.assign(name=tied["theme_merged_id"].map(names).astype(str))
+    modal = tied.groupby(keys, sort=False, dropna=False).agg(
+        n_modal=("top", "first"), n_modal_themes=("name", "size"),
+        modal_theme=("name", lambda n: " | ".join(sorted(n))))
+    # A column merge (it matches NaN keys, e.g. K of plain HDBSCAN) keeps frame's row order.
+    frame = frame.reset_index().merge(modal.reset_index(), on=keys, how="left", sort=False)
+    frame["consistency"] = frame["n_modal"] / frame["n_coded"]
+    low, high = wilson_intervals(frame["n_modal"].to_numpy(), frame["n_coded"].to_numpy())
+    frame["wilson_low"], frame["wilson_high"] = low, high
+    frame["chance_baseline"] = [baselines[key] for key in zip(
+        frame["round_id"], frame["coder_id"], frame["pass"], frame["n_coded"])]
+    return in_pass_order(frame[columns], ["solution_id", "round_id", "cluster_label", "coder"])
 
 
 def cluster_means(scores: pd.DataFrame) -> pd.DataFrame:
