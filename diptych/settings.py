@@ -208,6 +208,9 @@ DIPTYCH_ALLOWED_DATA_ROOTS = [Path(p).resolve() for p in os.environ.get(
 DIPTYCH_MAX_ARCHIVE_BYTES = int(os.environ.get("DIPTYCH_MAX_ARCHIVE_BYTES", 8 * 1024 ** 3))
 DIPTYCH_MAX_ARCHIVE_FILES = int(os.environ.get("DIPTYCH_MAX_ARCHIVE_FILES", 500_000))
 DIPTYCH_MAX_COMPRESSION_RATIO = int(os.environ.get("DIPTYCH_MAX_COMPRESSION_RATIO", 200))
+# What one user's uploaded data sets may occupy in all (tables + extracted images).
+DIPTYCH_USER_STORAGE_QUOTA_BYTES = int(os.environ.get("DIPTYCH_USER_STORAGE_QUOTA_BYTES",
+                                                      20 * 1024 ** 3))
 # How the import checks images: "full" decodes every image (catches truncated files).
 DIPTYCH_IMPORT_CHECK_IMAGES = os.environ.get("DIPTYCH_IMPORT_CHECK_IMAGES", "full")
 DIPTYCH_ENGINE_WORKERS = int(os.environ.get("DIPTYCH_ENGINE_WORKERS", 2))

@@ -67,7 +67,8 @@ class DatasetViewSet(viewsets.ReadOnlyModelViewSet):
                     roots=access.server_folder_roots(request.user, project))
             else:
                 dataset = import_uploaded_dataset(project, data["name"], data["table"],
-                                                  data["table"].name, data.get("images_zip"))
+                                                  data["table"].name, data.get("images_zip"),
+                                                  user=request.user)
         except DatasetImportError as exc:
             raise ValidationError({"detail": str(exc)}) from None
         return Response(s.DatasetDetailSerializer(dataset).data, status=status.HTTP_201_CREATED)

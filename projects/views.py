@@ -96,7 +96,8 @@ def dataset_import(request, pk):
                 if upload_form.is_valid():
                     data = upload_form.cleaned_data
                     dataset = import_uploaded_dataset(project, data["name"], data["table"],
-                                                      data["table"].name, data.get("images_zip"))
+                                                      data["table"].name, data.get("images_zip"),
+                                                      user=request.user)
                     return redirect("projects:dataset-detail", pk=dataset.pk)
         except DatasetImportError as exc:
             messages.error(request, f"Import failed: {exc}")

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 
 from .project import Project
@@ -30,6 +31,10 @@ class Dataset(models.Model):
     n_rows_read = models.PositiveIntegerField(default=0)
     n_pairs_valid = models.PositiveIntegerField(default=0)
     n_rejected = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    stored_bytes = models.BigIntegerField(
+        default=0, help_text="bytes Diptych stores for it (uploads; counts towards the quota)")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -12,14 +12,17 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Sum
 
+from clustering_engine.cell_values import as_images
 from clustering_engine.data import load_pairs
 from clustering_engine.errors import EngineError
 from clustering_engine.spec import EXTENSION_FORMATS
+from clustering_engine.table_reader import read_records
 
 from ..models import Dataset, Project
 from .paths import relative_to_base
-from .safe_zip import ArchiveLimits, UnsafeArchiveError, extract_zip_safely
+from .safe_zip import ArchiveLimits, UnsafeArchiveError, extract_zip_safely, member_key
 from .storage import datasets_root
 
 TABLE_SUFFIXES = tuple(EXTENSION_FORMATS)   # every suffix the engine's reader knows
@@ -29,10 +32,55 @@ class DatasetImportError(Exception):
     """The import failed; the message is meant for the user."""
 
 
-def archive_limits() -> ArchiveLimits:
-    return ArchiveLimits(max_total_bytes=settings.DIPTYCH_MAX_ARCHIVE_BYTES,
+def archive_limits(max_total_bytes: int | None = None) -> ArchiveLimits:
+    cap = settings.DIPTYCH_MAX_ARCHIVE_BYTES
+    if max_total_bytes is not None:
+        cap = min(cap, max_total_bytes)
+    return ArchiveLimits(max_total_bytes=cap,
                          max_files=settings.DIPTYCH_MAX_ARCHIVE_FILES,
-                         max_ratio=settings.DIPTYCH_MAX_COMPRESSION_RATIO)
+                         max_ratio=settings.DIPTYCH_MAX_COMPRESSION_RATIO,
+                         max_total_ratio=settings.DIPTYCH_MAX_COMPRESSION_RATIO)
+
+
+def storage_used(user) -> int:
+    """Bytes stored for the data sets a user uploaded (DIPTYCH_USER_STORAGE_QUOTA_BYTES)."""
+    return Dataset.objects.filter(created_by=user).aggregate(n=Sum("stored_bytes"))["n"] or 0
+
+
+def _quota_left(user, already: int) -> int | None:
+    if user is None:       # operators (management commands): no quota
+        return None
+    quota = settings.DIPTYCH_USER_STORAGE_QUOTA_BYTES
+    left = quota - storage_used(user) - already
+    if left < 0:
+        raise DatasetImportError(f"your storage quota of {quota:,} bytes is used up; delete a "
+                                 "data set or ask an administrator for more")
+    return left
+
+
+def referenced_images(table_path: Path) -> set[str]:
+    """The images the table names, as zip member keys: only these are extracted from a zip."""
+    try:
+        raw = read_records(str(table_path))
+    except EngineError as exc:
+        raise DatasetImportError(relative_to_base(str(exc), table_path.parent)) from None
+    if "image" not in raw.columns:
+        return set()
+    column = raw.columns.index("image")
+    return {member_key(name) for _, values in raw.records
+            for name in as_images(values[column])[0]}
+
+
+PAIR_COLUMNS = ("id", "text", "image", "post_id")
+
+
+def grouping_columns(dataset) -> list[str]:
+    """The table's other columns (e.g. an event label): candidates for known groupings."""
+    try:
+        columns = read_records(str(dataset.table_path)).columns
+    except (EngineError, OSError):
+        return []
+    return [c for c in columns if c not in PAIR_COLUMNS]
 
 
 def _table_name(filename: str) -> str:
@@ -70,40 +118,48 @@ def validate_pairs(table_path: Path, images_root: Path):
 
 
 def _create(project: Project, name: str, source: str, table_path: Path, images_root: Path,
-            storage_dir: str, report) -> Dataset:
+            storage_dir: str, report, created_by=None, stored_bytes: int = 0) -> Dataset:
     info = relative_to_base(report.to_dict(), images_root, table_path.parent)
     return Dataset.objects.create(
         project=project, name=name, source=source, table_path=str(table_path),
         images_root=str(images_root), storage_dir=storage_dir, validation_report=info,
+        created_by=created_by, stored_bytes=stored_bytes,
         n_rows_read=info["n_rows_read"], n_pairs_valid=info["n_pairs_valid"],
         n_rejected=info["n_rejected"])
 
 
 def import_uploaded_dataset(project: Project, name: str, table_file, table_filename: str,
-                            images_zip=None) -> Dataset:
-    """Store the table, extract the zip safely into a new folder, validate, create the row."""
+                            images_zip=None, user=None) -> Dataset:
+    """Store the table, extract the images it names from the zip safely into a new folder,
+    validate, create the row. ``user``: the uploader, whose storage quota it counts against."""
     table_name = _table_name(table_filename)
+    left = None
     folder = datasets_root() / f"upload-{uuid.uuid4().hex}"
     images_root = folder / "images"
     try:
         folder.mkdir(parents=True)
         table_path = folder / table_name
         _copy_upload(table_file, table_path)
+        stored = table_path.stat().st_size
+        left = _quota_left(user, stored)
         images_root.mkdir()
         if images_zip is not None:
             zip_path = folder / "upload.zip"
             _copy_upload(images_zip, zip_path)
             try:
-                extract_zip_safely(zip_path, images_root, archive_limits())
+                stored += extract_zip_safely(zip_path, images_root, archive_limits(left),
+                                             wanted=referenced_images(table_path)).total_bytes
             finally:
                 zip_path.unlink(missing_ok=True)
         report = validate_pairs(table_path, images_root)
         with transaction.atomic():
             return _create(project, name, Dataset.Source.UPLOAD, table_path, images_root,
-                           str(folder), report)
+                           str(folder), report, created_by=user, stored_bytes=stored)
     except UnsafeArchiveError as exc:
         shutil.rmtree(folder, ignore_errors=True)
-        raise DatasetImportError(str(exc)) from None
+        quota = (f" (your storage quota leaves {left:,} bytes)"
+                 if left is not None and left < settings.DIPTYCH_MAX_ARCHIVE_BYTES else "")
+        raise DatasetImportError(f"{exc}{quota}") from None
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
