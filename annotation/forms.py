@@ -28,7 +28,7 @@ class RoundForm(forms.Form):
                                     widget=forms.CheckboxSelectMultiple,
                                     error_messages={"required": "Choose at least one solution."})
     posts_per_cluster = forms.IntegerField(min_value=1, max_value=1000, initial=10)
-    seed = forms.IntegerField(initial=0)
+    seed = forms.IntegerField(min_value=0, max_value=2 ** 31 - 1, initial=0)
     calibration_clusters = forms.IntegerField(min_value=0, initial=10,
                                               help_text="clusters coded by every coder")
     overlap = forms.ChoiceField(choices=ValidationRound.Overlap.choices,

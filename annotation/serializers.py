@@ -39,9 +39,9 @@ class RoundCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     solutions = serializers.ListField(child=serializers.IntegerField(), min_length=1,
                                       help_text="Solution primary keys")
-    posts_per_cluster = serializers.IntegerField(min_value=1, default=10)
-    seed = serializers.IntegerField(default=0)
-    calibration_clusters = serializers.IntegerField(min_value=0, default=10)
+    posts_per_cluster = serializers.IntegerField(min_value=1, max_value=1000, default=10)
+    seed = serializers.IntegerField(min_value=0, max_value=2 ** 31 - 1, default=0)
+    calibration_clusters = serializers.IntegerField(min_value=0, max_value=10_000, default=10)
     overlap = serializers.ChoiceField(choices=ValidationRound.Overlap.choices,
                                       default=ValidationRound.Overlap.CALIBRATION)
     coders = serializers.ListField(child=serializers.CharField(), required=False, default=list,

@@ -214,6 +214,8 @@ DIPTYCH_USER_STORAGE_QUOTA_BYTES = int(os.environ.get("DIPTYCH_USER_STORAGE_QUOT
 # How the import checks images: "full" decodes every image (catches truncated files).
 DIPTYCH_IMPORT_CHECK_IMAGES = os.environ.get("DIPTYCH_IMPORT_CHECK_IMAGES", "full")
 DIPTYCH_ENGINE_WORKERS = int(os.environ.get("DIPTYCH_ENGINE_WORKERS", 2))
+# Engine runs of one project queued or running at once (a run can take hours of CPU).
+DIPTYCH_MAX_ACTIVE_RUNS_PER_PROJECT = int(os.environ.get("DIPTYCH_MAX_ACTIVE_RUNS_PER_PROJECT", 1))
 # Sharded embedding (docs/deploy.md): a run over more pairs than one shard embeds through
 # Celery tasks of DIPTYCH_EMBEDDING_SHARD_SIZE pairs each (0 = never shard), sent to
 # DIPTYCH_EMBEDDING_QUEUE (GPU workers listen there; default: the normal queue). A worker picks

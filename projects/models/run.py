@@ -1,8 +1,16 @@
+import shutil
+from pathlib import Path
+
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 
 from .dataset import Dataset
 from .project import Project
+
+
+RUNS_FOLDER = "runs"   # run outputs live in MEDIA_ROOT/runs/run-<id> (services.storage)
 
 
 class RunStatus(models.TextChoices):
@@ -57,3 +65,19 @@ class EngineRun(models.Model):
     @property
     def can_cancel(self) -> bool:
         return self.status in (RunStatus.QUEUED, RunStatus.RUNNING) and not self.cancel_requested
+
+
+@receiver(post_delete, sender=EngineRun)
+def _remove_output_folder(sender, instance, **kwargs):
+    """A deleted run (admin, cascade from its project) takes its output folder with it; a worker
+    still running it stops at its next progress report and removes what it wrote since."""
+    transaction.on_commit(lambda: remove_output_folder(instance.output_dir))
+
+
+def remove_output_folder(output_dir: str) -> None:
+    """Delete a run's output folder: only ever one Diptych made under MEDIA_ROOT/runs."""
+    if not output_dir:
+        return
+    folder = Path(output_dir).resolve()
+    if (Path(settings.MEDIA_ROOT) / RUNS_FOLDER).resolve() in folder.parents and folder.is_dir():
+        shutil.rmtree(folder, ignore_errors=True)

@@ -30,6 +30,13 @@ DEFAULT_OPTIONS = {
 }
 
 
+# Upper bounds of every numeric option: one run may not hold the CPUs for days
+# (ami_permutations=10**9 would). Lower bounds are in normalise_options.
+OPTION_BOUNDS = {"ks": 5000, "n_ks": 64, "n_components": 1024, "fit_sample": 10_000_000,
+                 "hdbscan_min_cluster_size": 1_000_000, "ami_permutations": 10_000,
+                 "seed": 2 ** 32 - 1}
+
+
 class RunConfigError(Exception):
     """Invalid run options; the message is for the user."""
 
@@ -47,6 +54,9 @@ def _int_list(value, name: str) -> list[int]:
         raise RunConfigError(f"{name} must be whole numbers separated by commas") from None
     if not numbers:
         raise RunConfigError(f"give at least one value for {name}")
+    if len(numbers) > OPTION_BOUNDS["n_ks"] or numbers[-1] > OPTION_BOUNDS["ks"]:
+        raise RunConfigError(f"{name}: at most {OPTION_BOUNDS['n_ks']} values, each at most "
+                             f"{OPTION_BOUNDS['ks']:,}")
     return numbers
 
 
@@ -62,15 +72,15 @@ def _str_list(value, name: str, allowed) -> list[str]:
     return chosen
 
 
-def _optional_int(value, name: str, minimum: int) -> int | None:
+def _optional_int(value, name: str, minimum: int, maximum: int) -> int | None:
     if value in (None, ""):
         return None
     try:
         number = int(value)
     except (TypeError, ValueError):
         raise RunConfigError(f"{name} must be a whole number") from None
-    if number < minimum:
-        raise RunConfigError(f"{name} must be at least {minimum}")
+    if not minimum <= number <= maximum:
+        raise RunConfigError(f"{name} must be between {minimum:,} and {maximum:,}")
     return number
 
 
@@ -89,14 +99,18 @@ def normalise_options(raw: dict) -> dict:
     options["algorithms"] = _str_list(options["algorithms"], "algorithms", ALGORITHMS)
     if options["reduction"] not in REDUCERS:
         raise RunConfigError(f"reduction must be one of {', '.join(REDUCERS)}")
-    options["n_components"] = (_optional_int(options["n_components"], "dimensions", 2)
-                               or DEFAULT_N_COMPONENTS)
-    options["fit_sample"] = _optional_int(options["fit_sample"], "fit sample", 100)
-    options["hdbscan_min_cluster_size"] = _optional_int(options["hdbscan_min_cluster_size"],
-                                                        "HDBSCAN minimum cluster size", 2)
-    options["ami_permutations"] = _optional_int(options["ami_permutations"],
-                                                "AMI permutations", 1) or DEFAULT_OPTIONS["ami_permutations"]
-    options["seed"] = _optional_int(options["seed"], "seed", 0) or 0
+    bound = OPTION_BOUNDS
+    options["n_components"] = (_optional_int(options["n_components"], "dimensions", 2,
+                                             bound["n_components"]) or DEFAULT_N_COMPONENTS)
+    options["fit_sample"] = _optional_int(options["fit_sample"], "fit sample", 100,
+                                           bound["fit_sample"])
+    options["hdbscan_min_cluster_size"] = _optional_int(
+        options["hdbscan_min_cluster_size"], "HDBSCAN minimum cluster size", 2,
+        bound["hdbscan_min_cluster_size"])
+    options["ami_permutations"] = _optional_int(
+        options["ami_permutations"], "AMI permutations", 1,
+        bound["ami_permutations"]) or DEFAULT_OPTIONS["ami_permutations"]
+    options["seed"] = _optional_int(options["seed"], "seed", 0, bound["seed"]) or 0
     try:
         engine_config(options)
     except ConfigError as exc:

@@ -19,7 +19,9 @@ from django.utils import timezone
 from clustering_engine.errors import EngineError
 
 from ..models import Dataset, EngineRun, Project, RunStatus
+from ..models.run import remove_output_folder
 from . import sharded_embedding, task_names
+from .run_cancel import CancelWatch, RunCancelled
 from .run_config import engine_config, normalise_options
 from .run_outputs import store_run_outputs
 from .storage import run_output_dir
@@ -29,8 +31,6 @@ PROGRESS_WRITE_INTERVAL_S = 1.0  # coalesce progress writes inside a stage
 MAX_LOG_CHARS = 200_000
 
 
-class RunCancelled(Exception):
-    """Raised from the progress callback when a cancel was requested."""
 
 
 class RunStateError(Exception):
@@ -47,6 +47,7 @@ def start_run(project: Project, dataset: Dataset, options: dict, user=None,
         raise RunStateError("that data set is not ready")
     options = normalise_options(options)
     with transaction.atomic():
+        _within_run_limit(project)
         run = EngineRun.objects.create(project=project, dataset=dataset, created_by=user,
                                        config=options, seed=options["seed"])
         run.output_dir = str(run_output_dir(run.pk))
@@ -54,6 +55,18 @@ def start_run(project: Project, dataset: Dataset, options: dict, user=None,
         if dispatch:
             dispatch_on_commit(run.pk)
     return run
+
+
+def _within_run_limit(project: Project) -> None:
+    """At most DIPTYCH_MAX_ACTIVE_RUNS_PER_PROJECT runs of a project queued or running at once
+    (the project row is locked, so two simultaneous starts cannot both pass)."""
+    Project.objects.select_for_update().filter(pk=project.pk).first()
+    limit = settings.DIPTYCH_MAX_ACTIVE_RUNS_PER_PROJECT
+    active = EngineRun.objects.filter(project=project,
+                                      status__in=[RunStatus.QUEUED, RunStatus.RUNNING]).count()
+    if active >= limit:
+        raise RunStateError(f"this project already has {active} run(s) queued or running (at "
+                            f"most {limit} at once): wait for it to finish or cancel it")
 
 
 def dispatch_on_commit(run_id: int) -> None:
@@ -97,6 +110,7 @@ def resume_run(run: EngineRun) -> EngineRun:
         raise RunStateError(f"only failed or cancelled runs can be resumed (this one is "
                             f"{run.get_status_display().lower()})")
     with transaction.atomic():
+        _within_run_limit(run.project)
         run.status, run.cancel_requested, run.error_message = RunStatus.QUEUED, False, ""
         run.stage, run.progress, run.finished_at = "queued", 0.0, None
         run.log += "\n--- resumed; embeddings already computed are reused from the cache ---\n"
@@ -127,7 +141,8 @@ class _RunReporter:
         new_stage = stage != self.stage
         if new_stage:
             self.echo(f"[{timezone.now():%H:%M:%S}] {stage}")
-            if EngineRun.objects.filter(pk=self.run_id, cancel_requested=True).exists():
+            # cancelled, or deleted (admin): stop (CancelWatch covers the time between calls)
+            if not EngineRun.objects.filter(pk=self.run_id, cancel_requested=False).exists():
                 raise RunCancelled()
         if new_stage or now - self.last_write >= PROGRESS_WRITE_INTERVAL_S:
             self.stage, self.last_write = stage, now
@@ -167,12 +182,17 @@ def execute_run(run_id: int, task_id: str | None = None) -> str:
     reporter = _RunReporter(run)
     try:
         config = engine_config(run.config)
-        manifest = run_engine(run.dataset.table_path, run.dataset.images_root, run.output_dir,
-                              config=config, progress=reporter.progress, echo=reporter.echo)
+        with CancelWatch(run_id):
+            manifest = run_engine(run.dataset.table_path, run.dataset.images_root,
+                                  run.output_dir, config=config, progress=reporter.progress,
+                                  echo=reporter.echo)
         reporter.progress("storing results", 0.99)
         store_run_outputs(run, manifest)
     except RunCancelled:
-        reporter.echo("cancelled at a stage boundary")
+        if not EngineRun.objects.filter(pk=run_id).exists():
+            remove_output_folder(run.output_dir)   # deleted while running: leave nothing
+            return "deleted"
+        reporter.echo("cancelled")
         reporter.finish(status=RunStatus.CANCELLED, stage="cancelled")
         return RunStatus.CANCELLED
     except EngineError as exc:

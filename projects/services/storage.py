@@ -3,13 +3,15 @@ from pathlib import Path
 
 from django.conf import settings
 
+from ..models.run import RUNS_FOLDER
+
 
 def datasets_root() -> Path:
     return Path(settings.MEDIA_ROOT) / "datasets"
 
 
 def runs_root() -> Path:
-    return Path(settings.MEDIA_ROOT) / "runs"
+    return Path(settings.MEDIA_ROOT) / RUNS_FOLDER
 
 
 def thumbnails_root() -> Path:
