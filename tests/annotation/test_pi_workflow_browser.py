@@ -225,3 +225,31 @@ def test_round_form_and_closing_a_round(finished_run, users, coder2, client, liv
     assert not validation_round.is_open
     assert page.locator("button", has_text="Reopen the round").count() == 1
     assert not page.errors, page.errors
+
+
+def test_scores_page_keeps_chosen_in_view_and_says_what_each_action_did(
+        validation_round, users, client, live_server, browser, artefacts):
+    from scoring.models import SolutionChoice
+
+    project = validation_round.project
+    page = logged_in_page(browser, client, live_server, users["pi"], width=1400, height=900)
+    page.goto(f"{live_server.url}/scoring/projects/{project.pk}/compare/")
+    header = page.locator("#comparison th", has_text="Chosen")
+    box = header.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 1400       # in view without scrolling
+    button = page.locator("#comparison tbody tr").first.locator("button", has_text="Choose")
+    button_box = button.bounding_box()
+    assert button_box["x"] + button_box["width"] <= 1400
+    shoot(page, artefacts, "scores-1400px")
+    solution_id = page.locator("#comparison tbody tr").first.locator("td").first.inner_text(
+        ).split()[0]
+    button.click()
+    page.wait_for_load_state()
+    assert page.locator(".message").inner_text() == f"“{solution_id}” is marked as chosen."
+    assert SolutionChoice.objects.filter(project=project, solution__solution_id=solution_id
+                                         ).exists()
+    page.locator("#comparison button", has_text="unmark").click()
+    page.wait_for_load_state()
+    assert page.locator(".message").inner_text() == f"“{solution_id}” is no longer marked as chosen."
+    assert not SolutionChoice.objects.exists()
+    assert not page.errors, page.errors
