@@ -1,4 +1,5 @@
-"""The run's figures (PNG/SVG/PDF under figures/) and a self-contained HTML report.
+"""The run's figures under figures/ (charts as PNG/SVG/PDF, galleries as JPEG) and a
+self-contained HTML report.
 
 The HTML report inlines every figure as SVG, an interactive S_Dbw-vs-K chart (hover a point
 for its solution and value, switch between own and common space), sortable tables, and
@@ -16,15 +17,18 @@ import pandas as pd
 
 from . import figures
 from .grid import GridResult
-from .spec import COMMON_SPACE_LABEL, FIGURE_FORMATS, METHOD_TITLES, chosen_solutions
+from .spec import (COMMON_SPACE_LABEL, FIGURE_FORMATS, GALLERY_FORMAT, METHOD_TITLES,
+                   chosen_solutions)
 
 GALLERY_CLUSTERS = 25
 THUMB_PX = 96
+GALLERY_DPI = 110   # a 10-cluster gallery ~1,300 px wide: legible, a few hundred kB
 
 
 def make_figures(out: Path, manifest: dict, pairs: pd.DataFrame, result: GridResult,
                  descriptions: dict, formats=FIGURE_FORMATS) -> dict[str, str]:
-    """Save every figure in ``formats`` (plus SVG); returns {name: svg text} for the report.
+    """Save every chart in ``formats`` (plus SVG) and each gallery as one JPEG; returns
+    {name: svg text} of the charts for the report.
     Draws only: every number comes from the manifest or ``result.figure_metrics``."""
     formats = tuple(dict.fromkeys((*formats, "svg")))
     fig_dir = out / "figures"
@@ -73,7 +77,11 @@ def make_figures(out: Path, manifest: dict, pairs: pd.DataFrame, result: GridRes
                      "image_paths": [image_of[p] for p in c["representatives"]],
                      "texts": [text_of[p] for p in c["representatives"]]}
                     for c in descriptions[sid][:10]]
-        keep(f"gallery_{method}", figures.plot_cluster_gallery(clusters))
+        # Galleries are mostly photographs: one JPEG (an SVG or PDF would embed every tile
+        # losslessly, 6-10 MB each); only the charts come in vector formats.
+        gallery = figures.plot_cluster_gallery(clusters)
+        figures.save_figure(gallery, fig_dir / f"gallery_{method}", formats=(GALLERY_FORMAT,),
+                            dpi=GALLERY_DPI)
     return svgs
 
 

@@ -54,6 +54,7 @@ DEFAULT_CHECK_MODE = "full"
 COMBINES = ("concat", "mean")              # a pair vector: [text ; image] or their mean
 DEFAULT_COMBINE = "concat"
 FIGURE_FORMATS = ("png", "svg", "pdf")     # SVG is always made (the HTML report inlines it)
+GALLERY_FORMAT = "jpg"   # galleries are photographs: one compressed JPEG, never vector formats
 DEFAULT_KS = (9, 16, 25, 36, 49, 64, 81, 100)   # the paper's grid: squares, K_t = K_i = sqrt(K)
 DEFAULT_TEXT_MODEL = "use-multilingual"
 DEFAULT_IMAGE_MODEL = "efficientnet-lite0"

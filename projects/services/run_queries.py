@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from clustering_engine.spec import FIGURE_FORMATS, chosen_solutions
+from clustering_engine.spec import FIGURE_FORMATS, GALLERY_FORMAT, chosen_solutions
 
 from ..models import EngineRun, Solution
 from .storage import resolve_inside
@@ -24,6 +24,9 @@ FIGURE_TITLES = {
     "gallery_vector": "Gallery — vector-level combination",
     "gallery_joint": "Gallery — joint embedding",
 }
+# Charts come in FIGURE_FORMATS, galleries as one JPEG; a page shows PNG, else JPEG, else SVG.
+FILE_FORMATS = (*FIGURE_FORMATS, GALLERY_FORMAT)
+PREVIEW_FORMATS = ("png", GALLERY_FORMAT, "svg")
 
 
 def figures(run: EngineRun) -> list[dict]:
@@ -33,18 +36,19 @@ def figures(run: EngineRun) -> list[dict]:
     if folder.is_dir():
         for path in folder.iterdir():
             suffix = path.suffix.lstrip(".").lower()
-            if suffix in FIGURE_FORMATS and path.is_file():
+            if suffix in FILE_FORMATS and path.is_file():
                 found[path.stem].add(suffix)
     order = list(FIGURE_TITLES)
     names = sorted(found, key=lambda n: (order.index(n) if n in order else len(order), n))
     return [{"name": n, "title": FIGURE_TITLES.get(n, n.replace("_", " ").capitalize()),
-             "formats": [f for f in FIGURE_FORMATS if f in found[n]]}
-            for n in names if "png" in found[n] or "svg" in found[n]]
+             "formats": [f for f in FILE_FORMATS if f in found[n]],
+             "preview": next(f for f in PREVIEW_FORMATS if f in found[n])}
+            for n in names if found[n] & set(PREVIEW_FORMATS)]
 
 
 def figure_file(run: EngineRun, filename: str) -> Path | None:
     suffix = Path(filename).suffix.lstrip(".").lower()
-    if suffix not in FIGURE_FORMATS or "/" in filename:
+    if suffix not in FILE_FORMATS or "/" in filename:
         return None
     path = resolve_inside(Path(run.output_dir) / "figures", filename)
     return path if path is not None and path.is_file() else None

@@ -97,9 +97,12 @@ def test_small_run_writes_every_output_and_reports_bad_rows(tmp_path):
 
     html = (out / "report.html").read_text()
     for name in ("sdbw_vs_k_own", "sdbw_vs_k_common", "marginal_gain_common", "data_loss",
-                 "cooccurrence_heatmap", "gallery_vector"):
+                 "cooccurrence_heatmap"):
         for ext in ("png", "svg", "pdf"):
             assert (out / "figures" / f"{name}.{ext}").stat().st_size > 1000
+    # galleries are photographs: one JPEG each, no vector or PNG copies
+    assert (out / "figures" / "gallery_vector.jpg").stat().st_size > 1000
+    assert not list((out / "figures").glob("gallery_*.[sp][vnd][gf]"))
     assert html.count("<svg") >= 6 and "AMI" in html and "data:image/jpeg;base64" in html
 
 
