@@ -5,18 +5,19 @@ Coder endpoints are keyed by public ids and the current user (a task not assigne
 is 404); the answer is an idempotent versioned PUT (services.intrusion_answers), 423 when the
 round is closed — the same contract as the consistency labels.
 """
-from django.contrib.auth import get_user_model
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
+from projects.api_input import id_param
+
 from . import intrusion_serializers as s
 from .api import RoundClosed, _managed_rounds
 from .intrusion_models import IntrusionPlan
 from .services import intrusion_access as access
-from .services.assignment import AssignmentError
+from .services.assignment import AssignmentError, eligible_coders
 from .services.intrusion import IntrusionError, add_intrusion_tasks
 from .services.intrusion_answers import AnswerError, save_answer
 from .services.intrusion_payloads import answer_state, task_payloads
@@ -32,10 +33,8 @@ def _with_items(tasks):
 @api_view(["GET"])
 def my_tasks(request):
     tasks = access.my_tasks(request.user)
-    if (round_id := request.query_params.get("round")) is not None:
-        if not round_id.isdigit():
-            raise ValidationError({"round": "a round id (integer)"})
-        tasks = tasks.filter(round_id=int(round_id))
+    if (round_id := id_param(request.query_params, "round")) is not None:
+        tasks = tasks.filter(round_id=round_id)
     return Response({"results": task_payloads(_with_items(tasks), request.user)})
 
 
@@ -93,9 +92,11 @@ def round_intrusion(request, pk):
     form = s.IntrusionCreateSerializer(data=request.data)
     form.is_valid(raise_exception=True)
     data = form.validated_data
-    coders = list(get_user_model().objects.filter(username__in=data["coders"]))
-    if len(coders) != len(set(data["coders"])):
-        raise ValidationError({"coders": "unknown usernames"})
+    # one answer for unknown usernames and accounts that are not coders here (no enumeration)
+    coders = list(eligible_coders(validation_round.project).filter(username__in=data["coders"]))
+    missing = sorted(set(data["coders"]) - {c.username for c in coders})
+    if missing:
+        raise ValidationError({"coders": f"not coders of this project: {', '.join(missing)}"})
     try:
         plan = add_intrusion_tasks(validation_round, data["kinds"],
                                    items_per_task=data["items_per_task"],

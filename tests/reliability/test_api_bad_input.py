@@ -31,6 +31,11 @@ def test_bad_ids_deep_json_and_large_bodies_answer_json_errors(validation_round,
                       (f"/api/annotation/rounds/?project={HUGE}", "project")):
         body = _json_error(pi.get(url), 400)
         assert name in body and "whole number" in str(body[name]), (url, body)
+    coder_client = Client(raise_request_exception=False)
+    coder_client.force_login(users["coder"])
+    for bad in ("abc", HUGE):
+        body = _json_error(coder_client.get(f"/api/annotation/intrusion/tasks/?round={bad}"), 400)
+        assert "whole number" in str(body["round"])
     # A good id still filters.
     assert pi.get(f"/api/annotation/rounds/?project={validation_round.project_id}"
                   ).json()["results"][0]["id"] == validation_round.pk
