@@ -61,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--min-samples", type=int, default=None, help="HDBSCAN")
     run.add_argument("--alpha", type=float, default=1.0, help="HDBSCAN")
     run.add_argument("--hdbscan-backend", choices=spec.HDBSCAN_BACKENDS, default="hdbscan",
-                     help="plain HDBSCAN: the reference library or fast_hdbscan (no --alpha)")
+                     help="plain HDBSCAN: hdbscan (reference), fast_hdbscan (numba, no --alpha) "
+                          "or cuml (GPU, where installed)")
     run.add_argument("--kmeans-n-init", type=int, default=3)
     run.add_argument("--modality-weights", type=_weights, default=(1.0, 1.0))
     run.add_argument("--threshold", type=float, default=0.01, help="marginal-gain threshold")

@@ -7,14 +7,16 @@
 - ``hdbscan_flat``: HDBSCAN forced to K clusters (hdbscan.flat), the paper's fixed-K
   HDBSCAN comparisons (appendix D).
 
-Plain HDBSCAN has two implementations (``hdbscan_backend``): ``hdbscan`` (default, the
-reference library, supports ``alpha``) and ``fast_hdbscan`` (numba, parallel Boruvka MST; many
-times faster on large inputs; run with ``reproducible=True``; no ``alpha``). Flat-K always
-uses the reference library.
+Plain HDBSCAN has three implementations (``hdbscan_backend``): ``hdbscan`` (default, the
+reference library, supports ``alpha``), ``fast_hdbscan`` (numba, parallel Boruvka MST; many
+times faster on large inputs; run with ``reproducible=True``; no ``alpha``) and ``cuml``
+(RAPIDS cuML on a CUDA GPU, where installed; refused with a clear error otherwise). Flat-K
+always uses the reference library.
 """
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import time
 import warnings
 
@@ -41,6 +43,9 @@ class ClusterConfig:
         if self.hdbscan_backend not in HDBSCAN_BACKENDS:
             raise ConfigError(f"hdbscan_backend must be one of {HDBSCAN_BACKENDS}, "
                               f"got {self.hdbscan_backend!r}")
+        if self.hdbscan_backend == "cuml" and importlib.util.find_spec("cuml") is None:
+            raise ConfigError("hdbscan_backend 'cuml' needs RAPIDS cuML and a CUDA GPU "
+                              "(pip install cuml-cu12); it is not installed here")
         if self.hdbscan_backend == "fast_hdbscan" and self.alpha != 1.0:
             raise ConfigError("fast_hdbscan has no alpha: use hdbscan_backend='hdbscan' "
                               f"for alpha={self.alpha}")
@@ -118,6 +123,12 @@ def _kmeans(X, k, config, sample_weight=None):
 
 
 def _hdbscan(X, min_cluster_size, config):
+    if config.hdbscan_backend == "cuml":
+        from cuml.cluster import HDBSCAN as GpuHDBSCAN
+
+        model = GpuHDBSCAN(min_cluster_size=min_cluster_size, min_samples=config.min_samples,
+                           alpha=config.alpha)
+        return np.asarray(model.fit_predict(np.ascontiguousarray(X, dtype=np.float32)))
     if config.hdbscan_backend == "fast_hdbscan":
         import fast_hdbscan
 

@@ -45,7 +45,7 @@ DEFAULT_AMI_NORMALISATION = "max"
 
 ALGORITHMS = ("kmeans", "hdbscan", "hdbscan_flat")
 DEFAULT_ALGORITHMS = ("kmeans", "hdbscan")
-HDBSCAN_BACKENDS = ("hdbscan", "fast_hdbscan")   # plain HDBSCAN: reference library, or numba
+HDBSCAN_BACKENDS = ("hdbscan", "fast_hdbscan", "cuml")   # plain HDBSCAN: reference, numba, GPU
 REDUCERS = ("umap", "pca", "none")
 DEFAULT_REDUCER = "umap"
 DEFAULT_N_COMPONENTS = 50

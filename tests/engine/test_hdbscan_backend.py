@@ -1,5 +1,8 @@
-"""Plain HDBSCAN through fast_hdbscan (a flag; the reference library stays the default): the
-same clusters on well-separated data, the same labels on every run, and clear refusals."""
+"""Plain HDBSCAN through fast_hdbscan or cuML (a flag; the reference library stays the
+default): the same clusters on well-separated data, the same labels on every run, and clear
+refusals."""
+import importlib.util
+
 import numpy as np
 import pytest
 from sklearn.datasets import make_blobs
@@ -38,9 +41,15 @@ def test_fast_backend_is_reproducible(blobs):
 
 def test_refusals():
     with pytest.raises(ConfigError, match="hdbscan_backend"):
-        ClusterConfig("hdbscan", hdbscan_backend="cuml")
+        ClusterConfig("hdbscan", hdbscan_backend="gpu")
     with pytest.raises(ConfigError, match="no alpha"):
         ClusterConfig("hdbscan", alpha=0.6, hdbscan_backend="fast_hdbscan")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("cuml") is not None, reason="cuML is installed")
+def test_gpu_backend_without_cuml_is_refused_clearly():
+    with pytest.raises(ConfigError, match="needs RAPIDS cuML"):
+        ClusterConfig("hdbscan", hdbscan_backend="cuml")
 
 
 def test_grid_passes_the_backend_on():
