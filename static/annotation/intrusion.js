@@ -32,14 +32,23 @@
         task.pending = false;
         task.answer.choice = body.choice;
         task.answer.unsure = body.unsure;
+        task.saved = { choice: body.choice, unsure: body.unsure };
         task.conflict = conflict ? "Changed elsewhere: the saved answer is shown (yours is in the history)" : null;
       }
       if (task === tasks[current]) draw();
       progress();
     },
-    onRejected(op) {
+    onRejected(op, status) {
+      // Refused for good (e.g. 423: the round was closed meanwhile): show the stored answer
+      // again; the refused one is kept in this browser's "rejected" list.
+      if (status === 423) cfg.read_only = true;
       const task = byUrl.get(op.url);
-      if (task) { task.pending = false; if (task === tasks[current]) draw(); }
+      if (!task) return;
+      task.pending = false;
+      task.answer.choice = task.saved.choice;
+      task.answer.unsure = task.saved.unsure;
+      if (task === tasks[current]) draw();
+      progress();
     },
     onStatus: showStatus,
   });
@@ -185,6 +194,7 @@
   $("unsure-button").addEventListener("click", () => save(null, true));
 
   // start: answers still queued in this browser win over the server's state
+  tasks.forEach((t) => { t.saved = { choice: t.answer.choice, unsure: t.answer.unsure }; });
   queue.queued().forEach((op) => {
     const task = byUrl.get(op.url);
     if (task) { task.answer.choice = op.payload.choice; task.answer.unsure = op.payload.unsure; task.pending = true; }

@@ -48,6 +48,7 @@
       timer = null;
       if (flushing) return;
       flushing = true;
+      let refused = false;   // say so once the queue is empty, not only in passing
       try {
         for (;;) {
           const q = read(KEY);
@@ -89,6 +90,7 @@
             rejected.push(Object.assign({ status: response.status, detail: body }, op));
             write(REJECTED, rejected.slice(-200));
             if (opts.onRejected) opts.onRejected(op, response.status, body);
+            refused = true;
             status("rejected");
           }
         }
@@ -96,7 +98,7 @@
         flushing = false;
         inFlight = null;
       }
-      status("idle");
+      status(refused ? "rejected" : "idle");
     }
 
     async function drain(ms) {

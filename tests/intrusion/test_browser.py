@@ -101,7 +101,12 @@ def _code(validation_round, tasks, users, live_server, browser, client, tmp_path
             page.wait_for_function(f"document.getElementById('intrusion').dataset.task !== "
                                    f"'{task.public_id}'")
     wait_saved(page)
-    page.wait_for_selector("#done-note:not([hidden])")
+    try:
+        page.wait_for_selector("#done-note:not([hidden])", timeout=15000)
+    except Exception:   # say what the page shows, not only that it timed out
+        raise AssertionError(f"{page.locator('#task-count').inner_text()}, "
+                             f"{page.locator('#save-status').inner_text()}, "
+                             f"{len(answered)} of {n} pressed, errors {errors}") from None
     if page.locator("#choices img").count():                   # served by opaque id, and load
         page.wait_for_function("[...document.querySelectorAll('#choices img')]"
                                ".every((img) => img.complete && img.naturalWidth > 0)")
@@ -127,14 +132,22 @@ def _code(validation_round, tasks, users, live_server, browser, client, tmp_path
     changed = IntrusionAnswer.objects.get(task__public_id=previous, coder=users["coder"])
     assert (changed.choice, changed.version) == (new_pick, 2)
 
-    # the round closes: a pick is refused (423), the stored answer stays
+    # the round closes while the page is open: the pick is refused (423) and the page shows
+    # the stored answer again; after a reload keys do nothing and say why
     validation_round.status = "closed"
     validation_round.save()
-    page.reload()
-    page.wait_for_selector("html[data-coding-ready='1']")
     shown = current_task(page)
     before = IntrusionAnswer.objects.get(task__public_id=shown, coder=users["coder"]).choice
-    page.keyboard.press("1" if before != 1 else "2")
+    other = 1 if before != 1 else 2
+    page.keyboard.press(str(other))
+    page.wait_for_function("document.getElementById('save-status').textContent"
+                           ".includes('closed')")
+    assert page.locator("#choices .choice.picked").get_attribute("data-position") == str(before)
+    assert page.evaluate("JSON.parse(localStorage.getItem("
+                         f"'diptych.intrusion.rejected.v1.u{users['coder'].pk}'))[0].status") == 423
+    page.reload()
+    page.wait_for_selector("html[data-coding-ready='1']")
+    page.keyboard.press(str(other))
     assert "read-only" in page.locator("#save-status").inner_text()
     assert IntrusionAnswer.objects.get(task__public_id=shown, coder=users["coder"]).choice == before
     assert not errors, errors
