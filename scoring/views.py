@@ -85,8 +85,16 @@ def choose_solution(request, pk):
 def exports_page(request, pk):
     project = access.managed_project_or_404(request.user, pk)
     if request.method == "POST":
-        start_export(project, request.user)
-        messages.info(request, "Export started: it appears below when ready.")
+        job = start_export(project, request.user)
+        job.refresh_from_db()       # without a broker or thread it is already built: say so
+        if job.is_ready:
+            messages.success(request, f"Export {job.pk} is ready: download it below.")
+        elif job.status == "failed":
+            messages.error(request, f"Export {job.pk} failed: see its error below.")
+        else:
+            messages.info(request, f"Export {job.pk} is {job.get_status_display().lower()}: "
+                                   "its status below updates live; the download link appears "
+                                   "when it is ready.")
         return redirect("scoring:exports", pk=project.pk)
     jobs = list(project.export_jobs.all()[:20])
     return render(request, "scoring/exports.html", {

@@ -8,12 +8,13 @@ from __future__ import annotations
 import errno
 import shutil
 import tempfile
+import threading
 import traceback
 from pathlib import Path
 
 from celery import current_app
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from ...models import ExportJob
@@ -36,7 +37,21 @@ def start_export(project, user) -> ExportJob:
 
 
 def _dispatch(job_id: int) -> None:
+    # Without a broker (the embedded default) Celery would build the export inside the request
+    # that asked for it: build it in a thread of the web process instead, as engine runs are, so
+    # the request answers at once and the page shows the job's live status.
+    if settings.DIPTYCH_RUNS_IN_THREAD and current_app.conf.task_always_eager:
+        threading.Thread(target=_run_in_thread, args=(job_id,), name=f"export-{job_id}",
+                         daemon=True).start()
+        return
     current_app.tasks[EXPORT_TASK].delay(job_id)
+
+
+def _run_in_thread(job_id: int) -> None:
+    try:
+        run_export(job_id)
+    finally:
+        connections.close_all()  # this thread's connections; they would outlive it otherwise
 
 
 def _update(job: ExportJob, **fields) -> None:

@@ -18,6 +18,7 @@ from ..consistency import BASELINE_DRAWS
 from ..figures import plot_cluster_consistency, plot_mean_consistency
 from ..intrusion import score_tables
 from . import intrusion
+from .pi_decisions import cluster_names, solution_choices, with_codebook_version
 from .reader import ExportInputs
 
 PACKAGES = ("django", "djangorestframework", "celery", "numpy", "pandas", "pyarrow", "scipy",
@@ -156,11 +157,14 @@ def provenance(inputs: ExportInputs, files_note: str = "") -> dict:
 def build_bundle(inputs: ExportInputs) -> ExportBundle:
     scores = inputs.scores
     bundle = ExportBundle()
-    bundle.tables["data/coded_posts"] = coded_data(inputs)
-    bundle.tables["data/common_themes"] = inputs.cluster_codes.rename(
+    bundle.tables["data/coded_posts"] = with_codebook_version(coded_data(inputs), inputs.project)
+    bundle.tables["data/common_themes"] = with_codebook_version(inputs.cluster_codes.rename(
         columns={"theme_id": "theme_raw_id"}).reindex(columns=[
             "cluster_sample", "solution_id", "round_id", "coder", "pass", "theme_raw", "theme",
-            "theme_raw_id", "theme_merged_id", "version", "created_at", "updated_at"])
+            "theme_raw_id", "theme_merged_id", "version", "created_at", "updated_at"]),
+        inputs.project)
+    bundle.tables["decisions/cluster_names"] = cluster_names(inputs.project)
+    bundle.tables["decisions/solution_choices"] = solution_choices(inputs.project)
     for run in inputs.runs:
         if run.labels is not None:
             bundle.tables[f"assignments/run-{run.run.pk}-labels"] = run.labels
