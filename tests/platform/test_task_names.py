@@ -7,6 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from django.core.management import CommandError, call_command
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -32,3 +35,15 @@ print(json.dumps({"registered": [n for n in names if n in current_app.tasks],
                                     "projects.embed_shard", "scoring.build_export"]
     assert result["no_broker"] is True
     assert result["local"] == "projects.tasks"  # the local task itself, not a bare name
+
+
+@pytest.mark.django_db
+def test_queueing_a_run_without_a_broker_is_refused(dataset, monkeypatch):
+    from celery import current_app
+
+    from projects.models import EngineRun
+
+    monkeypatch.setitem(current_app.conf, "task_always_eager", True)   # the embedded default
+    with pytest.raises(CommandError, match="--queue needs Celery workers"):
+        call_command("run_engine", str(dataset.pk), "--queue")
+    assert not EngineRun.objects.exists()

@@ -8,12 +8,7 @@ from clustering_engine import spec
 from projects.models import Dataset
 from projects.services.run_config import RunConfigError
 from projects.services.runs import RunStateError, execute_run, start_run
-
-
-def _no_broker() -> bool:
-    from projects.tasks import run_engine
-
-    return bool(run_engine.app.conf.task_always_eager)
+from projects.services.task_names import no_broker
 
 
 class Command(BaseCommand):
@@ -40,7 +35,7 @@ class Command(BaseCommand):
         for key in ("methods", "ks", "algorithms", "reduction", "n_components", "seed"):
             if opts.get(key) is not None:
                 options[key] = opts[key]
-        if opts["queue"] and _no_broker():
+        if opts["queue"] and no_broker():
             raise CommandError("--queue needs Celery workers: set REDIS_URL and start "
                                "`celery -A diptych worker`")
         try:
