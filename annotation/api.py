@@ -132,7 +132,8 @@ def post_code(request, public_id, pass_name):
     data.is_valid(raise_exception=True)
     theme = _resolve_theme(request, post.cluster_sample.round, pass_name, data.validated_data)
     result = save_post_code(post, request.user, pass_name, theme,
-                            data.validated_data.get("base_version"))
+                            data.validated_data.get("base_version"),
+                            data.validated_data.get("lead_time_s"))
     return _save_response(result, post.public_id, pass_name)
 
 
@@ -148,7 +149,8 @@ def common_code(request, public_id, pass_name):
     data.is_valid(raise_exception=True)
     theme = _resolve_theme(request, sample.round, pass_name, data.validated_data)
     result = save_cluster_code(sample, request.user, pass_name, theme,
-                               data.validated_data.get("base_version"))
+                               data.validated_data.get("base_version"),
+                               data.validated_data.get("lead_time_s"))
     return _save_response(result, sample.public_id, pass_name)
 
 

@@ -211,6 +211,9 @@ class PostCode(models.Model):
     coder = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     pass_name = models.CharField("pass", max_length=8, choices=Pass.choices)
     theme = models.ForeignKey(Theme, on_delete=models.PROTECT, related_name="post_codes")
+    lead_time_s = models.FloatField(
+        null=True, blank=True,
+        help_text="seconds from the item being selected to this label, as the browser measured")
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -230,6 +233,9 @@ class ClusterCode(models.Model):
     coder = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     pass_name = models.CharField("pass", max_length=8, choices=Pass.choices)
     theme = models.ForeignKey(Theme, on_delete=models.PROTECT, related_name="cluster_codes")
+    lead_time_s = models.FloatField(
+        null=True, blank=True,
+        help_text="seconds from the item being selected to this label, as the browser measured")
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -9,6 +9,9 @@ class CodeWriteSerializer(serializers.Serializer):
     theme_id = serializers.IntegerField(required=False, allow_null=True)
     theme_name = serializers.CharField(required=False, allow_blank=True, max_length=200)
     base_version = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    lead_time_s = serializers.FloatField(
+        required=False, allow_null=True, min_value=0,
+        help_text="seconds from the item being selected to this label (browser clock)")
 
     def validate(self, attrs):
         if not attrs.get("theme_id") and not (attrs.get("theme_name") or "").strip():

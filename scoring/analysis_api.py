@@ -30,7 +30,7 @@ PASS_VALUES = [p.value for p in PASS_ORDER]
 CODE_COLUMNS = ["kind", "code_id", "round_id", "cluster_sample", "solution_id", "run_id",
                 "method", "algorithm", "k", "cluster_label", "is_calibration", "post", "pair_id",
                 "post_id", "position", "coder", "pass", "theme_id", "theme_raw",
-                "theme_merged_id", "theme", "version", "created_at", "updated_at"]
+                "theme_merged_id", "theme", "version", "lead_time_s", "created_at", "updated_at"]
 INTEGER_COLUMNS = ["code_id", "round_id", "run_id", "k", "cluster_label", "position", "theme_id",
                    "theme_merged_id", "version"]
 SCORE_COLUMNS = ["round_id", "cluster_sample", "solution_id", "run_id", "method", "algorithm",

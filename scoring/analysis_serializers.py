@@ -33,6 +33,8 @@ class CodeRowSerializer(serializers.Serializer):
     theme_merged_id = serializers.IntegerField()
     theme = serializers.CharField(help_text="the theme after codebook merges (what scores use)")
     version = serializers.IntegerField()
+    lead_time_s = serializers.FloatField(
+        allow_null=True, help_text="seconds from the item being selected to its label")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 

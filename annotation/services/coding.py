@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 
 from ..models import ClusterCode, CodeHistory, PostCode, Theme
+from .intrusion_answers import MAX_LEAD_TIME_S
 from ..passes import PASS_VALUES, Pass
 
 
@@ -60,14 +61,25 @@ def get_or_create_theme(project, modality: str, name: str, user=None) -> Theme:
     return theme.effective
 
 
+def _lead_time(value) -> float | None:
+    """What the browser measured, or None when there is none or it is not a duration (a clock
+    jump, a tab left open overnight)."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if 0 <= value <= MAX_LEAD_TIME_S else None
+
+
 def _save(model, key: dict, theme: Theme, base_version: int | None, user, history_field: str,
-          extra: dict | None = None) -> SaveResult:
+          extra: dict | None = None, lead_time_s=None) -> SaveResult:
+    lead_time_s = _lead_time(lead_time_s)
     with transaction.atomic():
         row = model.objects.select_for_update().filter(**key).first()
         if row is None:
             try:
                 with transaction.atomic():
-                    row = model.objects.create(**key, **(extra or {}), theme=theme, version=1)
+                    row = model.objects.create(**key, **(extra or {}), theme=theme, version=1,
+                                               lead_time_s=lead_time_s)
                 CodeHistory.objects.create(**{history_field: row}, theme=theme, version=1,
                                            base_version=base_version, outcome="created",
                                            changed_by=user)
@@ -79,7 +91,8 @@ def _save(model, key: dict, theme: Theme, base_version: int | None, user, histor
         if base_version is not None and int(base_version) == row.version:
             row.theme = theme
             row.version += 1
-            row.save(update_fields=["theme", "version", "updated_at"])
+            row.lead_time_s = lead_time_s
+            row.save(update_fields=["theme", "version", "lead_time_s", "updated_at"])
             CodeHistory.objects.create(**{history_field: row}, theme=theme, version=row.version,
                                        base_version=base_version, outcome="changed",
                                        changed_by=user)
@@ -90,18 +103,20 @@ def _save(model, key: dict, theme: Theme, base_version: int | None, user, histor
 
 
 def save_post_code(sampled_post, coder, pass_name: str, theme: Theme,
-                   base_version: int | None) -> SaveResult:
+                   base_version: int | None, lead_time_s: float | None = None) -> SaveResult:
     _check_theme(sampled_post.cluster_sample, pass_name, theme)
     return _save(PostCode, {"sampled_post": sampled_post, "coder": coder, "pass_name": pass_name},
                  theme, base_version, coder, "post_code",
-                 extra={"cluster_sample_id": sampled_post.cluster_sample_id})
+                 extra={"cluster_sample_id": sampled_post.cluster_sample_id},
+                 lead_time_s=lead_time_s)
 
 
 def save_cluster_code(cluster_sample, coder, pass_name: str, theme: Theme,
-                      base_version: int | None) -> SaveResult:
+                      base_version: int | None, lead_time_s: float | None = None) -> SaveResult:
     _check_theme(cluster_sample, pass_name, theme)
     return _save(ClusterCode, {"cluster_sample": cluster_sample, "coder": coder,
-                               "pass_name": pass_name}, theme, base_version, coder, "cluster_code")
+                               "pass_name": pass_name}, theme, base_version, coder, "cluster_code",
+                 lead_time_s=lead_time_s)
 
 
 class PassOrderError(CodingError):

@@ -29,7 +29,8 @@ SAMPLE_FIELDS = {
     "cluster_sample__is_calibration": "is_calibration",
 }
 CODE_FIELDS = {"coder_id": "coder_id", "pass_name": "pass", "theme_id": "theme_id",
-               "version": "version", "created_at": "created_at", "updated_at": "updated_at"}
+               "version": "version", "lead_time_s": "lead_time_s", "created_at": "created_at",
+               "updated_at": "updated_at"}
 POST_FIELDS = {"sampled_post__public_id": "post", "sampled_post__pair_id": "pair_id",
                "sampled_post__post_id": "post_id", "sampled_post__position": "position"}
 

@@ -52,8 +52,10 @@
 
   function enqueue(item, theme) {
     const q = readList(QUEUE_KEY);
+    // Lead time (our convention): seconds from the cursor reaching the item to this label.
+    const lead = item.selectedAt ? Math.round((Date.now() - item.selectedAt) / 100) / 10 : null;
     const op = { id: newId(), url: item.url, theme_id: theme.id || null, theme_name: theme.name,
-                 base_version: item.version, at: Date.now() };
+                 base_version: item.version, at: Date.now(), lead_time_s: lead };
     // Only the latest value of a label matters: replace a queued op that is not in flight.
     const i = q.findIndex((o) => o.url === op.url && o.id !== inFlight);
     if (i >= 0) { op.base_version = q[i].base_version; q[i] = op; } else { q.push(op); }
@@ -84,7 +86,7 @@
             method: "PUT", credentials: "same-origin",
             headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
             body: JSON.stringify({ theme_id: op.theme_id, theme_name: op.theme_name,
-                                   base_version: op.base_version }),
+                                   base_version: op.base_version, lead_time_s: op.lead_time_s }),
           });
         } catch (e) { response = null; }
         // Server away, or logged out (403): keep the label queued and retry later.
@@ -232,6 +234,7 @@
 
   function select(i) {
     cursor = Math.max(0, Math.min(items.length - 1, i));
+    if (!items[cursor].el.classList.contains("selected")) items[cursor].selectedAt = Date.now();
     items.forEach((it) => it.el.classList.toggle("selected", it.index === cursor));
     items[cursor].el.scrollIntoView({ block: "nearest" });
   }

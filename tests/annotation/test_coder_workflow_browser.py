@@ -293,8 +293,12 @@ def test_image_pass_is_a_grid_with_the_same_keys(validation_round, users, client
         page.keyboard.press(" ")
     wait_saved(page)
     shoot(page, artefacts, "image-pass-grid")
-    assert PostCode.objects.filter(coder=coder, cluster_sample=sample, pass_name="image",
-                                   theme__name="Crowd").count() == n
+    image = PostCode.objects.filter(coder=coder, cluster_sample=sample, pass_name="image")
+    assert image.filter(theme__name="Crowd").count() == n
+    # each label carries its lead time: from the cursor reaching the item to the key press
+    leads = list(image.values_list("lead_time_s", flat=True)) + list(
+        sample.cluster_codes.filter(coder=coder).values_list("lead_time_s", flat=True))
+    assert all(lead is not None and 0 <= lead < 120 for lead in leads), leads
     assert not page.errors, page.errors
 
 

@@ -56,7 +56,7 @@ def test_codes_in_long_format_filtered_and_paginated_with_a_token(validation_rou
         "kind", "code_id", "round_id", "cluster_sample", "solution_id", "run_id", "method",
         "algorithm", "k", "cluster_label", "is_calibration", "post", "pair_id", "post_id",
         "position", "coder", "pass", "theme_id", "theme_raw", "theme_merged_id", "theme",
-        "version", "created_at", "updated_at"]
+        "version", "lead_time_s", "created_at", "updated_at"]
     first = frame[(frame["post"] == posts[0].public_id)].set_index("coder")["theme"].to_dict()
     assert first == {"coder_1": "Protest", "coder_2": "Flood"}
     assert set(frame["cluster_sample"]) == {sample.public_id}

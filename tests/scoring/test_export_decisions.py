@@ -33,10 +33,10 @@ def test_export_holds_the_pis_decisions_and_codebook_versions(
     sample = first_sample(validation_round, coder)
     first, second = sample.posts.order_by("position")[:2]
     protest = get_or_create_theme(project, "text", "Protest", coder)          # text codebook v1
-    save_post_code(first, coder, "text", protest, 0)                          # saved under v1
+    save_post_code(first, coder, "text", protest, 0, lead_time_s=2.5)        # saved under v1
     flood = get_or_create_theme(project, "text", "Flood", coder)              # v2
     merge_themes(flood, protest, users["pi"], "one thing")                    # v3
-    save_post_code(second, coder, "text", protest, 0)                         # saved under v3
+    save_post_code(second, coder, "text", protest, 0, lead_time_s=90000)     # saved under v3
     sample.name = "Street protests"
     sample.save(update_fields=["name"])
     solution = validation_round.solutions.get(solution_id="vector-kmeans-k25")
@@ -67,6 +67,8 @@ def test_export_holds_the_pis_decisions_and_codebook_versions(
     coded = pd.read_csv(tmp_path / "data/coded_posts.csv").set_index("post")
     assert coded.loc[first.public_id, "codebook_version"] == 1
     assert coded.loc[second.public_id, "codebook_version"] == 3
+    assert coded.loc[first.public_id, "lead_time_s"] == 2.5
+    assert pd.isna(coded.loc[second.public_id, "lead_time_s"])   # over a day: not a duration
     assert Theme.objects.get(name="Flood").merged_into == protest
 
 

@@ -25,7 +25,7 @@ PACKAGES = ("django", "djangorestframework", "celery", "numpy", "pandas", "pyarr
             "scikit-learn", "krippendorff", "matplotlib", "umap-learn", "hdbscan")
 CODED_COLUMNS = ["post", "post_id", "pair_id", "cluster_sample", "solution_id", "round_id",
                  "coder", "pass", "theme_raw", "theme", "theme_raw_id", "theme_merged_id",
-                 "version", "created_at", "updated_at"]
+                 "version", "lead_time_s", "created_at", "updated_at"]
 CONVENTIONS = {
     "consistency": "share of a coder's coded posts in a cluster sample whose merged theme equals "
                    "the most frequent one (appendix E); uncoded posts excluded; ties give the "
@@ -161,8 +161,8 @@ def build_bundle(inputs: ExportInputs) -> ExportBundle:
     bundle.tables["data/common_themes"] = with_codebook_version(inputs.cluster_codes.rename(
         columns={"theme_id": "theme_raw_id"}).reindex(columns=[
             "cluster_sample", "solution_id", "round_id", "coder", "pass", "theme_raw", "theme",
-            "theme_raw_id", "theme_merged_id", "version", "created_at", "updated_at"]),
-        inputs.project)
+            "theme_raw_id", "theme_merged_id", "version", "lead_time_s", "created_at",
+            "updated_at"]), inputs.project)
     bundle.tables["decisions/cluster_names"] = cluster_names(inputs.project)
     bundle.tables["decisions/solution_choices"] = solution_choices(inputs.project)
     for run in inputs.runs:
