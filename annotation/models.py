@@ -310,3 +310,4 @@ class Adjudication(models.Model):
 from .intrusion_models import (IntrusionAnswer, IntrusionAnswerHistory,  # noqa: E402,F401
                                IntrusionAssignment, IntrusionItem, IntrusionKind, IntrusionPlan,
                                IntrusionTask)
+from .keymap_models import CoderKeymap  # noqa: E402,F401  (per-user coding keys)

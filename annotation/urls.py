@@ -4,10 +4,12 @@ Coder URLs carry only public ids: /code/c/<cluster public id>/<pass>/.
 """
 from django.urls import include, path
 
-from . import api, codebook_views, image_views, intrusion_api, intrusion_views, views
+from . import (api, codebook_views, image_views, intrusion_api, intrusion_views, keymap_views,
+               views)
 
 page_patterns = [
     path("", views.my_work, name="my-work"),
+    path("keys/", keymap_views.keys_page, name="keys"),
     path("rounds/<int:pk>/", views.coder_round, name="coder-round"),
     path("c/<str:public_id>/", views.code_cluster, name="code-cluster"),
     path("c/<str:public_id>/<str:pass_name>/", views.code_pass, name="code-pass"),

@@ -15,6 +15,8 @@
   const QUEUE_KEY = "diptych.annotation.queue.v1.u" + cfg.user;
   const REJECTED_KEY = "diptych.annotation.rejected.v1.u" + cfg.user;
   const $ = (id) => document.getElementById(id);
+  // The coder's keys (annotation.keymap_models: one home of the actions and defaults).
+  const KEYS = JSON.parse(document.getElementById("coding-keys").textContent);
 
   // ------------------------------------------------------------------ state
   const items = [];
@@ -398,11 +400,12 @@
   document.addEventListener("keydown", (e) => {
     if (e.target === input || e.ctrlKey || e.metaKey || e.altKey) return;
     const item = items[cursor];
-    if (!zoom.hidden && (e.key === "Escape" || e.key === "z")) { zoom.hidden = true; e.preventDefault(); return; }
-    if (e.key === "ArrowDown" || e.key === "j") { select(cursor + 1); e.preventDefault(); }
-    else if (e.key === "ArrowUp" || e.key === "k") { select(cursor - 1); e.preventDefault(); }
-    else if (e.key === "Enter" || e.key === "/") { openBox(""); e.preventDefault(); }
-    else if (e.key === " " || e.key === "c" || e.key === "=") {
+    const key = e.key.length === 1 ? e.key.toLowerCase() : e.key;
+    if (!zoom.hidden && (e.key === "Escape" || key === KEYS.zoom)) { zoom.hidden = true; e.preventDefault(); return; }
+    if (e.key === "ArrowDown" || key === KEYS.next) { select(cursor + 1); e.preventDefault(); }
+    else if (e.key === "ArrowUp" || key === KEYS.previous) { select(cursor - 1); e.preventDefault(); }
+    else if (e.key === "Enter" || key === KEYS.type) { openBox(""); e.preventDefault(); }
+    else if (e.key === " " || key === KEYS.common || e.key === "=") {
       if (item.kind !== "post") { /* the common theme itself: type it (Enter) */ }
       else if (items[0].theme) assign(item, items[0].theme);
       else $("save-status").textContent = "Give the cluster a common theme first";
@@ -411,8 +414,8 @@
       const theme = digitThemes()[Number(e.key) - 1];
       if (theme) assign(item, theme);
       e.preventDefault();
-    } else if (e.key === "z") { toggleZoom(item); e.preventDefault(); }
-    else if (e.key === "n") { goNext(); e.preventDefault(); }
+    } else if (key === KEYS.zoom) { toggleZoom(item); e.preventDefault(); }
+    else if (key === KEYS.next_pass) { goNext(); e.preventDefault(); }
   });
   window.addEventListener("online", () => flushSoon(0));
   // Restored from the back/forward cache, the page shows labels as they were when it was left:

@@ -309,3 +309,43 @@ def test_coder_images_keep_their_own_caching(validation_round, users, client):
     response = client.get(reverse("annotation:coder-image", args=[post.public_id]) + "?size=thumb")
     assert response.status_code == 200
     assert response["Cache-Control"] == "private, max-age=86400"
+
+
+def test_a_coder_remaps_the_keys(validation_round, users, coder2, client, live_server, browser,
+                                 artefacts):
+    from annotation.keymap_models import keymap_for
+
+    coder = users["coder"]
+    sample = my_sample(validation_round, coder)
+    page = logged_in_page(browser, client, live_server, coder)
+    page.goto(f"{live_server.url}/code/c/{sample.public_id}/text/")
+    ready(page, "text")
+    page.locator("#change-keys").click()
+    page.wait_for_url("**/code/keys/")
+    # a clash is refused with the reason
+    page.fill("#key-next", "k")
+    page.locator("button", has_text="Save keys").click()
+    assert "both use “k”" in page.locator(".message").inner_text()
+    page.fill("#key-next", "l")
+    page.fill("#key-previous", "h")
+    page.fill("#key-common", "x")
+    page.locator("button", has_text="Save keys").click()
+    assert page.locator(".message").inner_text() == ("Keys saved: the coding pages use them "
+                                                     "from now on.")
+    shoot(page, artefacts, "keys-page")
+    assert keymap_for(coder)["next"] == "l" and keymap_for(coder2)["next"] == "j"   # per user
+
+    page.goto(f"{live_server.url}/code/c/{sample.public_id}/text/")
+    ready(page, "text")
+    assert "l" in page.locator("#shortcuts dt").first.inner_text()
+    type_theme(page, "Protest")                                # cursor moves to post 1
+    page.keyboard.press("j")                                   # no longer "next"
+    assert page.evaluate("document.querySelector('.item.selected').dataset.index") == "1"
+    page.keyboard.press("l")
+    assert page.evaluate("document.querySelector('.item.selected').dataset.index") == "2"
+    page.keyboard.press("h")
+    page.keyboard.press("x")                                   # post 1 = the common theme
+    wait_saved(page)
+    assert theme_of(page, 1) == "Protest"
+    assert PostCode.objects.filter(coder=coder, pass_name="text").count() == 1
+    assert not page.errors, page.errors
