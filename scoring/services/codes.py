@@ -10,7 +10,8 @@ a later coder never renumbers earlier ones.
 from __future__ import annotations
 
 import pandas as pd
-from django.db.models import Count
+from django.db.models import Count, TextField
+from django.db.models.functions import Cast
 
 from annotation.models import ClusterCode, ClusterSample, IntrusionAnswer, PostCode, Theme
 from annotation.services.codebook import effective_theme_map
@@ -28,6 +29,7 @@ SAMPLE_FIELDS = {
     "cluster_sample__cluster_label": "cluster_label",
     "cluster_sample__is_calibration": "is_calibration",
 }
+TIMESTAMPS = ("created_at", "updated_at")
 CODE_FIELDS = {"coder_id": "coder_id", "pass_name": "pass", "theme_id": "theme_id",
                "version": "version", "lead_time_s": "lead_time_s", "created_at": "created_at",
                "updated_at": "updated_at"}
@@ -46,7 +48,11 @@ def coder_pseudonyms(project) -> dict[int, str]:
 
 
 def _frame(queryset, fields: dict, columns: list[str]) -> pd.DataFrame:
-    rows = list(queryset.values_list(*fields))
+    # Timestamps travel as text and are parsed by pandas in one vectorised call (_finish):
+    # the driver's per-value datetime parsing was the slowest part of reading 750,000 codes.
+    casts = {f"{name}_text": Cast(name, TextField()) for name in TIMESTAMPS if name in fields}
+    lookups = [f"{name}_text" if name in TIMESTAMPS else name for name in fields]
+    rows = list(queryset.annotate(**casts).values_list(*lookups))
     return pd.DataFrame(rows, columns=list(fields.values())) if rows else pd.DataFrame(columns=columns)
 
 
@@ -65,8 +71,8 @@ def _finish(frame: pd.DataFrame, project, round_ids) -> pd.DataFrame:
         frame = frame[frame["round_id"].isin(list(round_ids))].copy()
     frame["coder"] = frame["coder_id"].map(coder_pseudonyms(project))
     frame = _add_themes(frame, project)
-    for column in ("created_at", "updated_at"):
-        frame[column] = pd.to_datetime(frame[column], utc=True)
+    for column in TIMESTAMPS:
+        frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
     return frame
 
 
