@@ -186,9 +186,14 @@ def dashboard_section(solution_records: list[dict], kind_records: list[dict],
                      "s_dbw_own": solution.get("s_dbw_own"),
                      "s_dbw_common": solution.get("s_dbw_common"),
                      "ami_text_image": solution.get("ami_text_image"),
+                     # agreement with known groupings, when the run had a truth column
+                     "truth_ami": solution.get("truth_ami"),
+                     "truth_ari": solution.get("truth_ari"),
                      "consistency_same_pass": solution.get(f"consistency_{score['kind']}"),
                      "p_value_display": p_display(score["p_value"]),
                      "fisher_p_display": p_display(score["fisher_p"])})
     overall = [{**r, "p_value_display": p_display(r["p_value"]),
                 "fisher_p_display": p_display(r["fisher_p"])} for r in kind_records]
-    return {"rows": rows, "per_kind": overall, "n_answers": n_answers}
+    return {"rows": rows, "per_kind": overall, "n_answers": n_answers,
+            "has_truth": any(r["truth_ami"] is not None or r["truth_ari"] is not None
+                             for r in rows)}

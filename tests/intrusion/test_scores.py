@@ -121,3 +121,24 @@ def test_scores_through_the_database_and_dashboard(intrusion_round, users, coder
     client_for(client, users["coder"])                      # coders never see scores
     assert client.get(f"/api/scoring/projects/{intrusion_round.project_id}/intrusion/"
                       ).status_code == 404
+
+
+def test_dashboard_rows_sit_beside_the_solution_metrics():
+    from scoring.services.comparison import records
+    from scoring.services.intrusion import dashboard_section, kind_scores
+
+    intruders = [1, 2, 3, 4, 5, 6] * 4
+    frame = answer_frame({"coder_1": intruders}, intruders)
+    solution = {"solution_pk": 1, "s_dbw_own": 0.7, "s_dbw_common": 0.9, "ami_text_image": 0.03,
+                "consistency_text": 0.6}
+    plain = dashboard_section(records(solution_scores(frame)), records(kind_scores(frame)),
+                              [solution], len(frame))
+    row = plain["rows"][0]
+    assert (row["kind"], row["precision"], row["s_dbw_common"], row["consistency_same_pass"]) == (
+        "text", 1.0, 0.9, 0.6)
+    assert row["p_value_display"] == f"{(1 / 6) ** 24:.1e}" and not plain["has_truth"]
+    known = dashboard_section(records(solution_scores(frame)), [],
+                              [{**solution, "truth_ami": 0.41, "truth_ari": 0.3}], len(frame))
+    assert known["has_truth"] and known["rows"][0]["truth_ami"] == 0.41
+    # a solution filtered out of the comparison table is filtered out here too
+    assert dashboard_section(records(solution_scores(frame)), [], [], len(frame))["rows"] == []
