@@ -44,9 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--text-model", default=spec.DEFAULT_TEXT_MODEL)
     run.add_argument("--image-model", default=spec.DEFAULT_IMAGE_MODEL)
     run.add_argument("--joint-model", default=spec.DEFAULT_JOINT_MODEL,
-                     help="'rcca' (offline space learned from the pairs) or 'clip:<spec>'")
+                     help="a pretrained multimodal model for the joint method: 'clip:<spec>'; "
+                          "without one, the run has no joint embedding (the offline space "
+                          "learned from the pairs is the cca method)")
     run.add_argument("--joint-combine", choices=spec.COMBINES, default=spec.DEFAULT_COMBINE)
-    run.add_argument("--methods", type=_names, default=spec.METHODS, help=spec.names(spec.METHODS))
+    run.add_argument("--methods", type=_names, default=spec.DEFAULT_METHODS,
+                     help=f"{spec.names(spec.METHODS)} (default {spec.names(spec.DEFAULT_METHODS)})")
     run.add_argument("--ks", type=_ints, default=spec.DEFAULT_KS, help="K grid, e.g. 9,16,25")
     run.add_argument("--algorithms", type=_names, default=spec.DEFAULT_ALGORITHMS,
                      help=spec.names(spec.ALGORITHMS))
@@ -66,6 +69,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--kmeans-n-init", type=int, default=3)
     run.add_argument("--modality-weights", type=_weights, default=(1.0, 1.0))
     run.add_argument("--threshold", type=float, default=0.01, help="marginal-gain threshold")
+    run.add_argument("--ami-normalisation", choices=spec.AMI_NORMALISATIONS,
+                     default=spec.DEFAULT_AMI_NORMALISATION,
+                     help="max: the paper's Eq. (1); arithmetic: scikit-learn's default")
+    run.add_argument("--label-space", choices=spec.LABEL_SPACES, default=spec.DEFAULT_LABEL_SPACE,
+                     help="where label-level clusters text and images: the reduced spaces, or "
+                          "the raw vectors as the paper")
+    run.add_argument("--truth-column", default=None,
+                     help="a column of known groupings (e.g. event) to score every solution "
+                          "against; never used to cluster")
     run.add_argument("--seed", type=int, default=spec.DEFAULT_SEED)
     run.add_argument("--device", default="auto")
     run.add_argument("--workers", type=int, default=2)
@@ -90,12 +102,15 @@ def config_from_args(args) -> "EngineConfig":
                       hdbscan_min_samples=args.min_samples, hdbscan_alpha=args.alpha,
                       hdbscan_backend=args.hdbscan_backend,
                       modality_weights=args.modality_weights,
-                      marginal_gain_threshold=args.threshold, seed=args.seed)
+                      marginal_gain_threshold=args.threshold,
+                      ami_normalisation=args.ami_normalisation, label_space=args.label_space,
+                      seed=args.seed)
     return EngineConfig(text_model=args.text_model, image_model=args.image_model,
                         joint_model=args.joint_model, joint_combine=args.joint_combine,
                         grid=grid, device=args.device, workers=args.workers,
                         check_images=args.check_images, cache_dir=args.cache_dir,
-                        stop_words_file=args.stop_words, figure_formats=args.figure_formats)
+                        stop_words_file=args.stop_words, figure_formats=args.figure_formats,
+                        truth_column=args.truth_column)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,6 +134,27 @@ def main(argv: list[str] | None = None) -> int:
     n = len(manifest["solutions"])
     print(f"{n} solutions written to {args.out} (manifest.json, labels.parquet, report.html)")
     for key, sel in manifest["k_selection"].items():
-        if sel["space"] == "common":
-            print(f"  chosen K ({sel['method']}, {sel['algorithm']}, common space): {sel['chosen_k']}")
+        if sel.get("selects_k"):
+            print(f"  chosen K ({sel['method']}, {sel['algorithm']}, {sel['space']} space): "
+                  f"{sel['chosen_k']}")
+    if manifest.get("truth"):
+        print(truth_table(manifest))
     return 0
+
+
+def truth_table(manifest: dict) -> str:
+    """Truth-AMI per method (rows) and K (columns), K-Means solutions: the known-groupings
+    summary printed after a run with --truth-column."""
+    rows: dict[str, dict[int, float | None]] = {}
+    for s in manifest["solutions"]:
+        truth = (s.get("metrics") or {}).get("truth")
+        if s["algorithm"] == "kmeans" and truth is not None:
+            rows.setdefault(s["method"], {})[s["k"]] = truth.get("ami")
+    ks = sorted({k for row in rows.values() for k in row})
+    lines = [f"truth-AMI against '{manifest['truth']['column']}' (paper's Eq. (1), noise left "
+             "out), K-Means:", "method  " + "".join(f"{'K=' + str(k):>8}" for k in ks)]
+    for method in [m for m in spec.METHODS if m in rows]:
+        cells = ("       -" if rows[method].get(k) is None else f"{rows[method][k]:8.3f}"
+                 for k in ks)
+        lines.append(f"{method:<8}" + "".join(cells))
+    return "\n".join(lines)

@@ -104,16 +104,20 @@ def plot_sdbw_vs_k(results: Mapping[str, Sequence[tuple[int, float | None]]],
 
 
 def plot_marginal_gain(results: Mapping[str, Sequence[tuple[int, float | None]]],
-                       threshold: float, chosen: Mapping[str, int] | int | None = None
-                       ) -> Figure:
+                       threshold: float, chosen: Mapping[str, int] | int | None = None,
+                       rose: Mapping[str, Sequence[int]] | None = None,
+                       space_label: str = "each method's own space") -> Figure:
     """Marginal gain of S_Dbw against K per method, the threshold line and the chosen K.
 
     ``results``: {method: [(k, gain or None), ...]} (see ``metrics.marginal_gain``);
-    ``chosen``: {method: K} or one K for all methods.
+    ``chosen``: {method: K} or one K for all methods; ``rose``: {method: [K, ...]} where
+    S_Dbw rose from the previous K (the gain is an absolute value, so such a step also reads
+    as small): marked with a red cross.
     """
     with _paper_style():
         fig = Figure(figsize=(6.4, 4.2), layout="constrained")
         ax = fig.add_subplot()
+        flagged = False
         for method, series in results.items():
             xs, ys = _points(series)
             (line,) = ax.plot(xs, ys, marker="o", label=str(method))
@@ -121,13 +125,39 @@ def plot_marginal_gain(results: Mapping[str, Sequence[tuple[int, float | None]]]
             if k is not None and k in xs:
                 ax.plot([k], [ys[xs.index(k)]], marker="*", markersize=16, linestyle="none",
                         color=line.get_color(), markeredgecolor="black", zorder=5)
+            worse = [x for x in (rose or {}).get(method, ()) if x in xs]
+            if worse:
+                ax.plot(worse, [ys[xs.index(x)] for x in worse], marker="X", markersize=11,
+                        linestyle="none", color="#d62728", zorder=6,
+                        label="S_Dbw rose at this K" if not flagged else None)
+                flagged = True
         ax.axhline(threshold, color="black", linestyle="--", linewidth=1,
                    label=f"threshold {threshold:g}")
         ax.set_xlabel("Number of clusters K")
         ax.set_ylabel("Marginal gain |\u0394S_Dbw| / \u0394K")
-        ax.set_title("Marginal gain of S_Dbw (\u2605 = chosen K)")
+        ax.set_title(f"Marginal gain of S_Dbw in {space_label}\n"
+                     "(\u2605 = chosen K; red \u2716 = S_Dbw got worse there)")
         ax.grid(alpha=0.3)
         ax.legend(frameon=False)
+    return fig
+
+
+def plot_truth_ami(results: Mapping[str, Sequence[tuple[int, float | None]]],
+                   column: str) -> Figure:
+    """AMI against the known groupings ``column`` by K, one line per method (the paper's
+    Eq. (1), noise left out; higher = closer to the known groups)."""
+    with _paper_style():
+        fig = Figure(figsize=(6.4, 4.2), layout="constrained")
+        ax = fig.add_subplot()
+        for method, series in results.items():
+            xs, ys = _points(series)
+            ax.plot(xs, ys, marker="o", label=str(method))
+        ax.set_xlabel("Number of clusters K")
+        ax.set_ylabel(f"AMI with '{column}'")
+        ax.set_title(f"Agreement with the known groupings '{column}'\n(AMI, higher is closer)")
+        ax.grid(alpha=0.3)
+        if results:
+            ax.legend(title="Method", frameon=False)
     return fig
 
 

@@ -2,7 +2,7 @@
 self-contained HTML report.
 
 The HTML report inlines every figure as SVG, an interactive S_Dbw-vs-K chart (hover a point
-for its solution and value, switch between own and common space), sortable tables, and
+for its solution and value, switch between the spaces it was scored in), sortable tables, and
 galleries with small embedded thumbnails, so the file can be mailed or archived alone.
 """
 from __future__ import annotations
@@ -17,7 +17,8 @@ import pandas as pd
 
 from . import figures
 from .grid import GridResult
-from .spec import (COMMON_SPACE_LABEL, FIGURE_FORMATS, GALLERY_FORMAT, METHOD_TITLES,
+from . import metrics
+from .spec import (FIGURE_FORMATS, GALLERY_FORMAT, METHOD_TITLES, METHODS, SPACE_TITLES,
                    chosen_solutions)
 
 GALLERY_CLUSTERS = 25
@@ -42,21 +43,27 @@ def make_figures(out: Path, manifest: dict, pairs: pd.DataFrame, result: GridRes
         plt.close(fig)
 
     sel = manifest["k_selection"]
-    for space in ("own", "common"):
-        series = {f"{METHOD_TITLES[v['method']]} ({v['algorithm']})": list(zip(v["ks"], v["s_dbw"]))
-                  for v in sel.values() if v["space"] == space}
+
+    def name(v):
+        return f"{v['method']} ({v['algorithm']})"
+
+    own = [v for v in sel.values() if v.get("selects_k")]
+    if own:
+        keep("sdbw_vs_k_own", figures.plot_sdbw_vs_k(
+            {name(v): list(zip(v["ks"], v["s_dbw"])) for v in own},
+            "each method's own space"))
+        keep("marginal_gain_own", figures.plot_marginal_gain(
+            {name(v): list(zip(v["ks"], v["marginal_gain"])) for v in own},
+            own[0]["threshold"], {name(v): v["chosen_k"] for v in own},
+            rose={name(v): [k for k, up in zip(v["ks"], v["s_dbw_rose"]) if up] for v in own}))
+    for space in manifest.get("evaluation_spaces", {}).get("matrix", {}):
+        series = {name(v): list(zip(v["ks"], v["s_dbw"])) for v in sel.values()
+                  if v["space"] == space}
         if series:
-            # The long definition of the common space is in the report's note and manifest.
-            label = "common space (text+image concatenation)" if space == "common" else "own clustering space"
-            keep(f"sdbw_vs_k_{space}", figures.plot_sdbw_vs_k(series, label))
-    gains = {f"{METHOD_TITLES[v['method']]} ({v['algorithm']})":
-             list(zip(v["ks"], v["marginal_gain"])) for v in sel.values()
-             if v["space"] == "common"}
-    if gains:
-        chosen_k = {f"{METHOD_TITLES[v['method']]} ({v['algorithm']})": v["chosen_k"]
-                    for v in sel.values() if v["space"] == "common"}
-        threshold = next(iter(sel.values()))["threshold"]
-        keep("marginal_gain_common", figures.plot_marginal_gain(gains, threshold, chosen_k))
+            keep(f"sdbw_vs_k_{space}", figures.plot_sdbw_vs_k(series, SPACE_TITLES[space]))
+    truth = _truth_series(manifest)
+    if truth:
+        keep("truth_ami_by_k", figures.plot_truth_ami(truth, manifest["truth"]["column"]))
 
     drawn = result.figure_metrics
     chosen = drawn.chosen
@@ -89,14 +96,25 @@ def write_report(out: Path, manifest: dict, pairs: pd.DataFrame, result: GridRes
                  descriptions: dict, figure_formats=FIGURE_FORMATS) -> Path:
     svgs = make_figures(out, manifest, pairs, result, descriptions, figure_formats)
     body = [f"<h1>Diptych engine run</h1><p class=meta>{_meta(manifest)}</p>"]
+    body += [f"<p class=notice>{html.escape(n)}</p>" for n in manifest.get("notes") or ()]
     body.append(_section("AMI diagnostic: do text and image carry the same information?",
-                         _ami_table(manifest["ami_diagnostic"])))
+                         _ami_table(manifest["ami_diagnostic"], manifest.get("ami"))))
+    body.append(_section("Choosing K: marginal gain of S_Dbw in each method's own space",
+                         k_table_html(manifest)))
+    body.append(_section("S_Dbw of every solution in every method's space",
+                         space_matrix_html(manifest)))
+    if manifest.get("truth"):
+        body.append(_section(f"Known groupings: agreement with '{manifest['truth']['column']}'",
+                             truth_table_html(manifest)))
     body.append(_section("S_Dbw vs K (interactive)", _interactive_sdbw(manifest)))
-    for name, title in (("sdbw_vs_k_own", "S_Dbw vs K — own clustering space"),
-                        ("sdbw_vs_k_common", "S_Dbw vs K — common space"),
-                        ("marginal_gain_common", "Marginal gain of S_Dbw (common space)"),
-                        ("data_loss", "Data loss when keeping the top-k clusters"),
-                        ("cooccurrence_heatmap", "Text x image label co-occurrence (Hungarian order)")):
+    titles = {"sdbw_vs_k_own": "S_Dbw vs K — each method in its own space",
+              "marginal_gain_own": "Marginal gain of S_Dbw (own spaces; red cross: S_Dbw rose)",
+              "truth_ami_by_k": "Agreement with the known groupings by K",
+              "data_loss": "Data loss when keeping the top-k clusters",
+              "cooccurrence_heatmap": "Text x image label co-occurrence (Hungarian order)"}
+    titles.update({f"sdbw_vs_k_{space}": f"S_Dbw vs K — every method scored in the {title}"
+                   for space, title in SPACE_TITLES.items()})
+    for name, title in titles.items():
         if name in svgs:
             body.append(_section(title, _strip_xml_header(svgs[name])))
     body.append(_section("All solutions", _solutions_table(manifest)))
@@ -137,37 +155,136 @@ def _fmt(v) -> str:
     return html.escape(str(v))
 
 
-def _ami_table(rows: list[dict]) -> str:
-    head = "<tr><th>algorithm</th><th>K_t × K_i</th><th>AMI</th><th>p (perm.)</th><th>null 95% band</th><th>reading</th></tr>"
+def _ami_table(rows: list[dict], about: dict | None) -> str:
+    about = about or {}
+    note = (f"<p class=note>AMI normalisation: {html.escape(str(about.get('normalisation')))} "
+            f"({html.escape(str(about.get('formula', '')))}); "
+            f"{html.escape(str(about.get('noise', '')))}. The higher the AMI, the less joint "
+            "clustering should add (paper, section 3.2).</p>")
+    head = ("<tr><th>algorithm</th><th>K_t × K_i</th><th>AMI</th><th>p (perm.)</th>"
+            "<th>null 95% band</th><th>noise left out</th><th>reading</th></tr>")
     cells = "".join(
         f"<tr><td>{r['algorithm']}</td><td>{_fmt(r['k_text'])} × {_fmt(r['k_image'])}</td>"
         f"<td>{_fmt(r['ami'])}</td><td>{_fmt(r['p_value'])}</td>"
-        f"<td>[{r['null_band'][0]:.4f}, {r['null_band'][1]:.4f}]</td>"
+        f"<td>{_band(r.get('null_band'))}</td><td>{_pct(r.get('share_left_out'))}</td>"
         f"<td>{html.escape(r['reading'])}</td></tr>" for r in rows)
-    return f"<table class=sortable>{head}{cells}</table>"
+    return note + f"<table class='sortable ami'>{head}{cells}</table>"
+
+
+def _band(band) -> str:
+    return "—" if not band else f"[{band[0]:.4f}, {band[1]:.4f}]"
+
+
+def _pct(v) -> str:
+    return "—" if v is None else f"{100 * float(v):.1f}%"
+
+
+def k_table_html(m: dict) -> str:
+    """Per method (K-Means family): S_Dbw and marginal gain by K in its own space, the chosen
+    K, steps where S_Dbw rose and Ks where S_Dbw has reduced to Scat, flagged."""
+    rows = []
+    for v in sorted((v for v in m["k_selection"].values() if v.get("selects_k")),
+                    key=lambda v: (METHODS.index(v["method"]), v["algorithm"])):
+        for i, k in enumerate(v["ks"]):
+            flags = []
+            if v["chosen_k"] == k:
+                flags.append("★ chosen")
+            if v["s_dbw_rose"][i]:
+                flags.append("⚠ S_Dbw rose from the previous K")
+            if v["reduced_to_scat"][i]:
+                flags.append("⚠ S_Dbw reduced to Scat")
+            cls = " class=rose" if v["s_dbw_rose"][i] else ""
+            rows.append(f"<tr{cls}><td>{v['method']}</td><td>{v['algorithm']}</td>"
+                        f"<td>{html.escape(SPACE_TITLES.get(v['space'], v['space']))}</td>"
+                        f"<td>{k}</td><td>{_fmt(v['s_dbw'][i])}</td>"
+                        f"<td>{_fmt(v['marginal_gain'][i])}</td>"
+                        f"<td>{html.escape('; '.join(flags))}</td></tr>")
+    threshold = next(iter(m["k_selection"].values()), {}).get("threshold", 0.01)
+    note = (f"<p class=note>The chosen K is the first grid K whose marginal gain "
+            f"|ΔS_Dbw/ΔK| is below {threshold:g} (the paper's rule), in the method's own "
+            "space. The gain is an absolute value, so a step where S_Dbw got worse also reads "
+            "as small: such steps are flagged. Where most cluster pairs have no point near "
+            "either centre, Dens_bw is 0 and S_Dbw has reduced to Scat (compactness only).</p>")
+    head = ("<tr><th>method</th><th>algorithm</th><th>space</th><th>K</th><th>S_Dbw</th>"
+            "<th>marginal gain</th><th>flags</th></tr>")
+    return note + f"<table class='sortable ktable'>{head}{''.join(rows)}</table>"
+
+
+def space_matrix_html(m: dict) -> str:
+    """Rows solutions, columns spaces; each solution's own space is marked (values from
+    different columns are not comparable)."""
+    spaces = list(m.get("evaluation_spaces", {}).get("matrix", {}))
+    head = "<tr><th>solution</th>" + "".join(
+        f"<th title='{html.escape(SPACE_TITLES[s])}'>{s} space</th>" for s in spaces) + "</tr>"
+    rows = []
+    for sol in m["solutions"]:
+        metrics_ = sol["metrics"]
+        by_space = metrics_.get("s_dbw_by_space") or {}
+        cells = []
+        for space in spaces:
+            own = space == metrics_.get("own_space")
+            value = _fmt(by_space.get(space)) + (" ●" if own else "")
+            reading = metrics.s_dbw_reading((metrics_.get("s_dbw_parts_by_space") or {}).get(space))
+            title = f" title='{html.escape(reading)}'" if reading else ""
+            cells.append(f"<td class='{'own' if own else ''}'{title}>{value}"
+                         f"{' (Scat only)' if reading else ''}</td>")
+        rows.append(f"<tr><td>{html.escape(sol['id'])}</td>{''.join(cells)}</tr>")
+    note = ("<p class=note>S_Dbw of every solution scored in every method's space (● = the "
+            "space it was clustered in, where its K is chosen). Compare within a column only: "
+            "values from different spaces are not comparable. Label-level's space is the text "
+            "space and the image space side by side. Lower is better.</p>")
+    return note + f"<table class='sortable matrix'>{head}{''.join(rows)}</table>"
+
+
+def _truth_series(m: dict) -> dict:
+    out: dict[str, list] = {}
+    for s in m["solutions"]:
+        truth = s["metrics"].get("truth")
+        if truth is not None and s["k"] is not None and s["algorithm"] == "kmeans":
+            out.setdefault(s["method"], []).append((s["k"], truth.get("ami")))
+    return {method: sorted(points) for method, points in out.items()}
+
+
+def truth_table_html(m: dict) -> str:
+    """AMI, ARI, homogeneity and completeness of every solution against the truth column."""
+    head = ("<tr><th>solution</th><th>method</th><th>K</th><th>AMI</th><th>ARI</th>"
+            "<th>homogeneity</th><th>completeness</th><th>left out</th></tr>")
+    rows = "".join(
+        f"<tr><td>{html.escape(s['id'])}</td><td>{s['method']}</td><td>{_fmt(s['k'])}</td>"
+        + "".join(f"<td>{_fmt(s['metrics']['truth'].get(c))}</td>"
+                  for c in ("ami", "ari", "homogeneity", "completeness"))
+        + f"<td>{_pct(s['metrics']['truth'].get('share_left_out'))}</td></tr>"
+        for s in m["solutions"] if s["metrics"].get("truth"))
+    note = (f"<p class=note>Known groupings from the column '{html.escape(m['truth']['column'])}'"
+            " — never used to cluster. AMI as the paper's Eq. (1); pairs that are noise or "
+            "have no value in the column are left out.</p>")
+    return note + f"<table class='sortable truth'>{head}{rows}</table>"
 
 
 def _solutions_table(m: dict) -> str:
     cols = ["id", "method", "algorithm", "k", "n_clusters", "noise_share"]
-    mcols = ["s_dbw_own", "s_dbw_common", "marginal_gain_common", "ami_text_image", "data_loss_top25"]
+    mcols = ["own_space", "s_dbw_own", "marginal_gain_own", "ami_text_image", "data_loss_top25"]
     head = "".join(f"<th>{c}</th>" for c in cols + mcols)
     rows = []
     for s in m["solutions"]:
         cells = [s[c] for c in cols] + [s["metrics"].get(c) for c in mcols]
         rows.append("<tr>" + "".join(f"<td>{_fmt(v)}</td>" for v in cells) + "</tr>")
-    note = (f"<p class=note>s_dbw_own: the solution's own clustering space (none for label-level); "
-            f"s_dbw_common: {html.escape(COMMON_SPACE_LABEL)}. Lower is better. Click a header to sort.</p>")
+    note = ("<p class=note>s_dbw_own: S_Dbw in the space the solution was clustered in "
+            "(label-level: text and image spaces side by side); the matrix above has every "
+            "space. Lower is better. Click a header to sort.</p>")
     return note + f"<table class=sortable><tr>{head}</tr>{''.join(rows)}</table>"
 
 
 def _interactive_sdbw(m: dict) -> str:
-    series = [{"name": f"{METHOD_TITLES[v['method']]} ({v['algorithm']})", "space": v["space"],
+    series = [{"name": f"{v['method']} ({v['algorithm']})", "space": v["space"],
                "points": [[k, s] for k, s in zip(v["ks"], v["s_dbw"])]}
               for v in m["k_selection"].values()]
-    return ("<div><label><input type=radio name=space value=common checked> common space</label> "
-            "<label><input type=radio name=space value=own> own space</label></div>"
-            "<svg id=sdbw width=720 height=320></svg>"
-            f"<script>const SDBW={json.dumps(series)};</script>")
+    spaces = list(m.get("evaluation_spaces", {}).get("matrix", {}))
+    radios = " ".join(
+        f"<label><input type=radio name=space value={s}{' checked' if i == 0 else ''}> "
+        f"{s} space</label>" for i, s in enumerate(spaces))
+    return (f"<div>scored in: {radios}</div><svg id=sdbw width=720 height=320></svg>"
+            f"<script>const SDBW={json.dumps(series)};const SDBW_FIRST={json.dumps(spaces[:1])};</script>")
 
 
 class _Thumbnails:
@@ -219,6 +336,7 @@ th{background:#f3f3f3;cursor:pointer}.meta,.note{color:#555;font-size:.85rem}
 .fig svg{max-width:100%;height:auto}.cluster{border-top:1px solid #ddd;padding:.5rem 0}
 .reps{display:flex;gap:.5rem;flex-wrap:wrap}figure{width:150px;margin:0}figure img{width:96px;height:96px;object-fit:cover;background:#eee}
 figcaption{font-size:.7rem;unicode-bidi:plaintext}.terms{font-size:.85rem;color:#333}
+.notice{background:#fff4ce;border:1px solid #e0c060;padding:.5rem}td.own{font-weight:bold}tr.rose td{background:#fde8e8}
 #sdbw .pt{cursor:pointer}#tip{position:absolute;background:#fff;border:1px solid #999;padding:2px 6px;font-size:.8rem;display:none}
 </style></head><body>
 {{BODY}}
@@ -244,6 +362,6 @@ function drawSdbw(space){const svg=document.getElementById('sdbw');if(!svg||type
   h+=`<text x=${W-P-200} y=${P+14*i} fill=${c} font-size=11>${s.name}</text>`});
  svg.innerHTML=h;const tip=document.getElementById('tip');
  svg.querySelectorAll('.pt').forEach(c=>{c.onmouseenter=e=>{tip.textContent=c.dataset.tip;tip.style.display='block';tip.style.left=e.pageX+8+'px';tip.style.top=e.pageY+8+'px'};c.onmouseleave=()=>tip.style.display='none'})}
-document.querySelectorAll('input[name=space]').forEach(r=>r.onchange=()=>drawSdbw(r.value));drawSdbw('common');
+document.querySelectorAll('input[name=space]').forEach(r=>r.onchange=()=>drawSdbw(r.value));if(typeof SDBW_FIRST!=='undefined'&&SDBW_FIRST.length)drawSdbw(SDBW_FIRST[0]);
 </script></body></html>
 """

@@ -23,9 +23,10 @@ from .hashing import file_sha256
 from .joint_space import LABEL as RCCA_LABEL
 from .joint_space import RegularizedCCA
 from .output import write_manifest, write_outputs
-from .spec import (COMMON_SPACE, COMMON_SPACE_LABEL, DEFAULT_CHECK_MODE, DEFAULT_COMBINE,
+from .spec import (COMMON_SPACE_LABEL, DEFAULT_CHECK_MODE, DEFAULT_COMBINE,
                    DEFAULT_IMAGE_MODEL, DEFAULT_JOINT_MODEL, DEFAULT_TEXT_MODEL, FIGURE_FORMATS,
-                   METHOD_TITLES, models_for)
+                   METHOD_TITLES, NO_JOINT_MODEL_NOTE, SPACE_TITLES, has_joint_model, models_for,
+                   runnable_methods)
 from .versions import VERSIONED_PACKAGES, package_versions  # noqa: F401  (re-exported)
 
 Progress = Callable[[str, float], None]
@@ -36,9 +37,9 @@ DEFAULT_CACHE = Path.home() / ".cache" / "diptych" / "embeddings"
 class EngineConfig:
     text_model: str = DEFAULT_TEXT_MODEL
     image_model: str = DEFAULT_IMAGE_MODEL
-    joint_model: str = DEFAULT_JOINT_MODEL   # "rcca" (offline, learned from the pairs) or "clip:<spec>"
+    joint_model: str = DEFAULT_JOINT_MODEL   # "clip:<spec>" for the joint method; "" none
     joint_combine: str = DEFAULT_COMBINE     # pair vector: [text ; image] or their mean
-    rcca_components: int = 128
+    rcca_components: int = 128               # the cca method's regularised CCA
     rcca_reg: float = 0.1
     grid: GridConfig = GridConfig()
     device: str = "auto"
@@ -52,6 +53,7 @@ class EngineConfig:
     language: str = "auto"
     stop_words_file: str | None = None
     figure_formats: tuple[str, ...] = FIGURE_FORMATS   # SVG is always made (the report inlines it)
+    truth_column: str | None = None          # known groupings to score against (never clustered on)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -64,6 +66,7 @@ class Embeddings:
     image: np.ndarray
     joint: np.ndarray | None
     models: dict[str, dict]
+    cca: np.ndarray | None = None
 
 
 def run(data_path: str, images_root: str | None, out_dir: str,
@@ -72,6 +75,9 @@ def run(data_path: str, images_root: str | None, out_dir: str,
     """Run the engine and write ``out_dir``; returns the manifest."""
     advance = progress or (lambda stage, fraction: None)
     started = time.perf_counter()
+    config, notes = with_runnable_methods(config)
+    for note in notes:
+        echo(note)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
@@ -82,6 +88,7 @@ def run(data_path: str, images_root: str | None, out_dir: str,
                        workers=config.workers, progress=True)
     timings["load_and_validate"] = time.perf_counter() - t0
     echo(table.report.summary())
+    truth_labels(table.pairs, config.truth_column)   # a missing column fails before embedding
 
     advance("embed", 0.1)
     t0 = time.perf_counter()
@@ -96,8 +103,9 @@ def run(data_path: str, images_root: str | None, out_dir: str,
     def grid_progress(stage: str, fraction: float) -> None:
         advance(stage, 0.4 + 0.5 * fraction)
 
+    truth = truth_labels(pairs, config.truth_column)
     result = run_grid(embeddings.text, embeddings.image, embeddings.joint, config.grid,
-                      grid_progress)
+                      grid_progress, cca=embeddings.cca, truth=truth)
     timings.update(result.timings)
 
     advance("describe", 0.9)
@@ -107,6 +115,8 @@ def run(data_path: str, images_root: str | None, out_dir: str,
 
     manifest = build_manifest(data_path, images_root, config, table, pairs, embeddings,
                               result, timings)
+    manifest["notes"] = notes
+    manifest["description"] = descriptions.pop("_about", {})
     t0 = time.perf_counter()
     write_outputs(out, manifest, pairs, embeddings, result, descriptions, table.report,
                   embed_failures, figure_formats=config.figure_formats)
@@ -116,6 +126,36 @@ def run(data_path: str, images_root: str | None, out_dir: str,
     manifest = write_manifest(out, manifest)
     advance("done", 1.0)
     return manifest
+
+
+def with_runnable_methods(config: EngineConfig) -> tuple[EngineConfig, list[str]]:
+    """The config with its methods as they will run (``spec.runnable_methods``), and the notes
+    to show up front: always, when no pretrained multimodal model is configured, that the run
+    has no joint embedding."""
+    methods, notes = runnable_methods(config.grid.methods, config.joint_model)
+    if "joint" in methods and not has_joint_model(config.joint_model):
+        raise ConfigError("the joint method needs a pretrained multimodal model: give "
+                          "--joint-model clip:ARCH@FILE or clip:hf:DIR (no model hub here), or "
+                          "use the offline `cca` method")
+    if not has_joint_model(config.joint_model):
+        notes = [NO_JOINT_MODEL_NOTE, *notes]
+    if methods != config.grid.methods:
+        config = dataclasses.replace(config, grid=dataclasses.replace(config.grid,
+                                                                      methods=methods))
+    return config, notes
+
+
+def truth_labels(pairs: pd.DataFrame, column: str | None):
+    """The known-grouping column of the pairs (None without one); a clear error naming the
+    columns there are when it is missing."""
+    if not column:
+        return None
+    if column not in pairs.columns:
+        extra = [c for c in pairs.columns if c not in ("pair_id", "post_id", "text", "image",
+                                                       "image_path", "image_sha256")]
+        raise DataError(f"truth column {column!r} is not in the pairs table; its other columns: "
+                        f"{', '.join(map(str, extra)) or 'none'}")
+    return pairs[column].tolist()
 
 
 def embed_dataset(pairs: pd.DataFrame, config: EngineConfig
@@ -141,6 +181,7 @@ def embed_dataset(pairs: pd.DataFrame, config: EngineConfig
 
     clip_pairs = None
     needs_joint = "joint" in config.grid.methods
+    needs_cca = "cca" in config.grid.methods
     pair_models = [spec for spec, role in models_for(config) if role == "both"]
     if pair_models:
         clip = get_embedder(pair_models[0], device=config.device)
@@ -151,9 +192,9 @@ def embed_dataset(pairs: pd.DataFrame, config: EngineConfig
         failed = sorted(set(failed) | set(clip_failed))
         models["joint"] = {**clip.describe(), "combine": config.joint_combine,
                            "precision": precision_policy(clip)}
-    elif needs_joint and config.joint_model != "rcca":
-        raise ConfigError(f"joint model must be 'rcca' or 'clip:<spec>', got "
-                          f"{config.joint_model!r}")
+    elif needs_joint:
+        raise ConfigError(f"the joint method needs a CLIP model ('clip:<spec>'), got "
+                          f"{config.joint_model!r}; the offline space is the `cca` method")
 
     keep = np.ones(len(pairs), dtype=bool)
     keep[list(failed)] = False
@@ -161,20 +202,19 @@ def embed_dataset(pairs: pd.DataFrame, config: EngineConfig
     pairs = pairs.loc[keep].reset_index(drop=True)
     text, image = np.asarray(text)[keep], np.asarray(image)[keep]
 
-    joint = None
-    if needs_joint:
-        if clip_pairs is not None:   # each row is normalised on its own: dropping rows after is the same
-            joint = np.asarray(clip_pairs)[keep]
-        else:
-            rcca = RegularizedCCA(n_components=config.rcca_components, reg=config.rcca_reg,
-                                  combine=config.joint_combine)
-            joint = rcca.fit_transform(text, image)
-            models["joint"] = {"name": "rcca", "model_id": RCCA_LABEL,
-                               "fitted_on": "this data set's text and image embeddings",
-                               "params": rcca.get_params(), "dim": int(joint.shape[1]),
-                               "top_correlations": [round(float(c), 4)
-                                                    for c in rcca.correlations_[:10]]}
-    embeddings = Embeddings(pairs["pair_id"].tolist(), text, image, joint, models)
+    joint = cca = None
+    if needs_joint:   # each row is normalised on its own: dropping rows after is the same
+        joint = np.asarray(clip_pairs)[keep]
+    if needs_cca:
+        rcca = RegularizedCCA(n_components=config.rcca_components, reg=config.rcca_reg,
+                              combine=config.joint_combine)
+        cca = rcca.fit_transform(text, image)
+        models["cca"] = {"name": "cca", "model_id": RCCA_LABEL,
+                         "fitted_on": "this data set's text and image embeddings",
+                         "params": rcca.get_params(), "dim": int(cca.shape[1]),
+                         "top_correlations": [round(float(c), 4)
+                                              for c in rcca.correlations_[:10]]}
+    embeddings = Embeddings(pairs["pair_id"].tolist(), text, image, joint, models, cca)
     return pairs, embeddings, failures
 
 
@@ -185,21 +225,33 @@ def describe_solutions(pairs: pd.DataFrame, result: GridResult, config: EngineCo
     stop_words = None
     if config.stop_words_file:
         stop_words = Path(config.stop_words_file).read_text(encoding="utf-8").split()
-    tokens = describe.tokenize_corpus(texts, language=config.language, stop_words=stop_words)
-    out = {}
+    languages = describe.stop_word_languages(texts, config.language)
+    tokens = describe.tokenize_corpus(texts, language=config.language, stop_words=stop_words,
+                                      languages=languages)
+    image_column = "image_sha256" if "image_sha256" in pairs else "image"
+    image_keys = pairs[image_column].tolist()
+    out: dict = {}
+    skipped_total = 0
     for s in result.solutions + result.modality_solutions:
         terms = describe.ctfidf_terms(texts, s.labels, top_n=config.top_terms, tokens=tokens)
-        space = result.spaces[s.space or COMMON_SPACE]
-        reps = describe.representatives(space, s.labels, n=config.representatives,
-                                        seed=config.grid.seed)
+        draw = describe.draw_representatives(result.spaces[s.space], s.labels,
+                                             n=config.representatives, seed=config.grid.seed,
+                                             image_keys=image_keys, texts=texts)
         values, counts = np.unique(s.labels[s.labels >= 0], return_counts=True)
         order = np.argsort(-counts, kind="stable")
         out[s.id] = [{"cluster": int(values[j]), "size": int(counts[j]),
                       "share": round(float(counts[j]) / len(s.labels), 6),
                       "top_terms": [[t, round(float(w), 6)] for t, w in
                                     terms.get(int(values[j]), [])],
-                      "representatives": [ids[r] for r in reps.get(int(values[j]), [])]}
+                      "representatives": [ids[r] for r in draw.rows.get(int(values[j]), [])],
+                      "duplicates_skipped": draw.duplicates_skipped.get(int(values[j]), 0)}
                      for j in order]
+        skipped_total += sum(draw.duplicates_skipped.values())
+    # Popped by ``run`` into the manifest's "description" (clusters.json holds solutions only).
+    out["_about"] = {"stop_word_languages": languages,
+                     "representatives_duplicates_skipped": skipped_total,
+                     "duplicate_rule": "distinct image (" + image_column + ") and normalised "
+                                       "text (URLs, mentions, RT @user stripped) preferred"}
     return out
 
 
@@ -220,9 +272,21 @@ def build_manifest(data_path, images_root, config: EngineConfig, table, pairs, e
                  "n_rejected": len(table.report.rejected)},
         "models": embeddings.models,
         "methods": {m: METHOD_TITLES[m] for m in config.grid.methods},
+        "joint_model_configured": has_joint_model(config.joint_model),
         "evaluation_spaces": {
-            "own": "the reduced space each solution was clustered in (none for label-level)",
+            "own": "the space each solution was clustered in; K is chosen there",
+            "matrix": {name: SPACE_TITLES[name] for name in result.score_spaces},
+            "label_space": config.grid.label_space,
             "common": COMMON_SPACE_LABEL},
+        "ami": {"normalisation": config.grid.ami_normalisation,
+                "formula": ("(MI - E[MI]) / (max{H(T), H(I)} - E[MI]), the paper's Eq. (1)"
+                            if config.grid.ami_normalisation == "max" else
+                            "(MI - E[MI]) / ((H(T) + H(I)) / 2 - E[MI]), scikit-learn's default"),
+                "noise": "rows that are noise (-1) in either labelling are left out; "
+                         "share_left_out says how many"},
+        "truth": ({"column": config.truth_column, "used_to_cluster": False,
+                   "metrics": ["ami", "ari", "homogeneity", "completeness"]}
+                  if config.truth_column else None),
         "distinct": {**distinct_counts(embeddings.text, embeddings.image, embeddings.joint),
                      "multiplicity": {"kmeans": KMEANS_MULTIPLICITY,
                                       "hdbscan": HDBSCAN_MULTIPLICITY}},

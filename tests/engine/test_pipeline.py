@@ -50,29 +50,32 @@ def test_small_run_writes_every_output_and_reports_bad_rows(tmp_path):
     out = tmp_path / "out"
     args = ["--data", table, "--images", tmp_path, "--out", out, "--ks", "4,9",
             "--algorithms", "kmeans,hdbscan,hdbscan_flat", "--reduction", "pca",
-            "--n-components", "8", "--min-cluster-size", "5", "--cache-dir", tmp_path / "cache"]
+            "--n-components", "8", "--min-cluster-size", "5", "--cache-dir", tmp_path / "cache",
+            "--methods", "text,label,vector,cca"]
     assert run_cli(args) == 0
 
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["data"]["n_pairs_clustered"] == n_valid
     assert manifest["seed"] == 0 and manifest["versions"]["scikit-learn"]
-    assert {"text", "image", "joint"} <= set(manifest["models"])
-    assert "rcca" in manifest["models"]["joint"]["model_id"]
-    assert "not a pretrained" in manifest["models"]["joint"]["model_id"]
+    assert {"text", "image", "cca"} <= set(manifest["models"]) and "joint" not in manifest["models"]
+    assert manifest["models"]["cca"]["model_id"].startswith("cca ")
+    assert "not a pretrained" in manifest["models"]["cca"]["model_id"]
+    assert manifest["joint_model_configured"] is False and "no joint embedding" in manifest["notes"][0]
 
     ids = {s["id"] for s in manifest["solutions"]}
-    for method in ("label", "vector", "joint"):
+    for method in ("text", "label", "vector", "cca"):
         for k in (4, 9):
             assert f"{method}-kmeans-k{k}" in ids and f"{method}-hdbscan_flat-k{k}" in ids
         assert f"{method}-hdbscan" in ids
     by_id = {s["id"]: s for s in manifest["solutions"]}
     assert (by_id["label-kmeans-k9"]["k_text"], by_id["label-kmeans-k9"]["k_image"]) == (3, 3)
-    assert by_id["label-kmeans-k9"]["metrics"]["s_dbw_own"] is None   # no space of its own
-    for sid in ("label-kmeans-k9", "vector-kmeans-k9", "joint-kmeans-k9"):
+    assert by_id["label-kmeans-k9"]["metrics"]["own_space"] == "label"   # text|image side by side
+    for sid in ("label-kmeans-k9", "vector-kmeans-k9", "cca-kmeans-k9", "text-kmeans-k9"):
         m = by_id[sid]["metrics"]
-        assert m["s_dbw_common"] > 0 and 0 <= m["data_loss_top25"] <= 1
-        assert m["ami_text_image"] is not None
-    assert by_id["vector-kmeans-k9"]["metrics"]["s_dbw_own"] == by_id["vector-kmeans-k9"]["metrics"]["s_dbw_common"]
+        assert set(m["s_dbw_by_space"]) == {"text", "label", "vector", "cca"}
+        assert m["s_dbw_own"] == m["s_dbw_by_space"][m["own_space"]] > 0
+        assert 0 <= m["data_loss_top25"] <= 1 and m["ami_text_image"] is not None
+    assert by_id["vector-kmeans-k9"]["metrics"]["s_dbw_common"] == by_id["vector-kmeans-k9"]["metrics"]["s_dbw_own"]
     assert manifest["ami_diagnostic"] and "reading" in manifest["ami_diagnostic"][0]
     assert {v["chosen_k"] for v in manifest["k_selection"].values()} <= {4, 9}
 
@@ -96,7 +99,7 @@ def test_small_run_writes_every_output_and_reports_bad_rows(tmp_path):
     assert first["top_terms"] and set(first["representatives"]) <= set(order)
 
     html = (out / "report.html").read_text()
-    for name in ("sdbw_vs_k_own", "sdbw_vs_k_common", "marginal_gain_common", "data_loss",
+    for name in ("sdbw_vs_k_own", "sdbw_vs_k_vector", "marginal_gain_own", "data_loss",
                  "cooccurrence_heatmap"):
         for ext in ("png", "svg", "pdf"):
             assert (out / "figures" / f"{name}.{ext}").stat().st_size > 1000

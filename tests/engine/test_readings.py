@@ -142,3 +142,15 @@ def test_steps_where_s_dbw_rose_are_flagged():
     assert metrics.s_dbw_rose(ks, scores) == [None, False, False, True, False]
     # Aligned with the input order, like marginal_gain.
     assert metrics.s_dbw_rose([36, 25, 9], [0.970, 0.881, 1.2]) == [True, False, None]
+
+
+def test_marginal_gain_figure_marks_steps_where_s_dbw_rose():
+    from clustering_engine import figures
+
+    fig = figures.plot_marginal_gain({"label (kmeans)": [(9, None), (16, 0.02), (25, 0.015),
+                                                         (36, 0.0081)]},
+                                     0.01, {"label (kmeans)": 36}, rose={"label (kmeans)": [36]})
+    ax = fig.axes[0]
+    crosses = [line for line in ax.lines if line.get_label() == "S_Dbw rose at this K"]
+    assert len(crosses) == 1 and list(crosses[0].get_xdata()) == [36]
+    assert "got worse" in ax.get_title()
