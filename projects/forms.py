@@ -6,7 +6,8 @@ from django.core.exceptions import ValidationError
 from clustering_engine.spec import ALGORITHMS, EXTENSION_FORMATS, METHODS, REDUCERS
 
 from .models import Role
-from .services.run_config import DEFAULT_OPTIONS, model_choices
+from .services.datasets import grouping_columns
+from .services.run_config import DEFAULT_OPTIONS, joint_model_notice, model_choices
 
 
 class ProjectForm(forms.Form):
@@ -56,8 +57,9 @@ class RunForm(forms.Form):
     dataset = forms.ModelChoiceField(queryset=None)
     text_model = forms.ChoiceField()
     image_model = forms.ChoiceField()
-    joint_model = forms.ChoiceField(help_text="rcca: a joint space learned from this data set's "
-                                              "own text and image embeddings; CLIP when configured")
+    joint_model = forms.ChoiceField(help_text="the pretrained multimodal model (CLIP) the joint "
+                                              "method needs; rcca: none (the offline space "
+                                              "learned from the pairs runs as the cca method)")
     methods = forms.MultipleChoiceField(choices=_choices(METHODS),
                                         widget=forms.CheckboxSelectMultiple,
                                         initial=DEFAULT_OPTIONS["methods"])
@@ -69,16 +71,33 @@ class RunForm(forms.Form):
     n_components = forms.IntegerField(min_value=2, initial=DEFAULT_OPTIONS["n_components"],
                                       label="dimensions after reduction")
     seed = forms.IntegerField(min_value=0, initial=DEFAULT_OPTIONS["seed"])
+    truth_column = forms.ChoiceField(
+        required=False, label="Known groupings",
+        help_text="a column of the data set (e.g. a news event) that every solution is scored "
+                  "against (AMI, ARI, homogeneity, completeness); never used to cluster")
 
     def __init__(self, *args, datasets, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["dataset"].queryset = datasets
+        self.columns = {d.pk: grouping_columns(d) for d in datasets}
+        names = sorted({c for cols in self.columns.values() for c in cols})
+        self.fields["truth_column"].choices = [("", "none")] + _choices(names)
+        self.joint_notice = joint_model_notice()
         for modality in ("text", "image", "joint"):
             field = self.fields[f"{modality}_model"]
             field.choices = _choices(model_choices()[modality])
             field.initial = model_choices()[modality][0]  # offline default preselected
 
+    def clean(self):
+        data = super().clean()
+        dataset, column = data.get("dataset"), data.get("truth_column")
+        if dataset is not None and column and column not in self.columns.get(dataset.pk, []):
+            self.add_error("truth_column", f"the data set {dataset.name!r} has no column "
+                                           f"{column!r}")
+        return data
+
     def options(self) -> dict:
         data = self.cleaned_data
-        return {k: data[k] for k in ("text_model", "image_model", "joint_model", "methods", "ks",
-                                     "algorithms", "reduction", "n_components", "seed")}
+        return {k: data[k] or None if k == "truth_column" else data[k]
+                for k in ("text_model", "image_model", "joint_model", "methods", "ks",
+                          "algorithms", "reduction", "n_components", "seed", "truth_column")}

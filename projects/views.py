@@ -206,6 +206,9 @@ def run_dashboard(request, pk):
     return render(request, "projects/run_dashboard.html", {
         "run": run, "project": run.project, "ami": run_queries.ami_card(run),
         "figures": run_queries.figures(run), "k_selection": run_queries.k_selection_rows(run),
+        "k_table": run_queries.k_table(run),
+        "space_matrix": run_queries.space_matrix(
+            run, [s for s in solutions if s.kind == Solution.Kind.COMBINED]),
         "solutions": [s for s in solutions if s.kind == Solution.Kind.COMBINED],
         "modality_solutions": [s for s in solutions if s.kind == Solution.Kind.MODALITY]})
 

@@ -10,15 +10,15 @@ from clustering_engine.errors import ConfigError
 from clustering_engine.grid import GridConfig
 from clustering_engine.pipeline import EngineConfig
 from clustering_engine.reduce import ReductionConfig
-from clustering_engine.spec import (ALGORITHMS, DEFAULT_ALGORITHMS, DEFAULT_KS,
+from clustering_engine.spec import (ALGORITHMS, DEFAULT_ALGORITHMS, DEFAULT_KS, DEFAULT_METHODS,
                                     DEFAULT_N_COMPONENTS, DEFAULT_REDUCER, DEFAULT_SEED, METHODS,
-                                    REDUCERS)
+                                    NO_JOINT_MODEL_NOTE, REDUCERS, has_joint_model)
 
 DEFAULT_OPTIONS = {
     "text_model": None,  # None = first configured choice (the offline default)
     "image_model": None,
     "joint_model": None,
-    "methods": list(METHODS),
+    "methods": list(DEFAULT_METHODS),
     "ks": list(DEFAULT_KS),
     "algorithms": list(DEFAULT_ALGORITHMS),
     "reduction": DEFAULT_REDUCER,
@@ -27,6 +27,7 @@ DEFAULT_OPTIONS = {
     "hdbscan_min_cluster_size": None,
     "ami_permutations": 100,
     "seed": DEFAULT_SEED,
+    "truth_column": None,   # known groupings to score against; never used to cluster
 }
 
 
@@ -111,11 +112,18 @@ def normalise_options(raw: dict) -> dict:
         options["ami_permutations"], "AMI permutations", 1,
         bound["ami_permutations"]) or DEFAULT_OPTIONS["ami_permutations"]
     options["seed"] = _optional_int(options["seed"], "seed", 0, bound["seed"]) or 0
+    column = options["truth_column"]
+    options["truth_column"] = (str(column).strip() or None) if column is not None else None
     try:
         engine_config(options)
     except ConfigError as exc:
         raise RunConfigError(str(exc)) from None
     return options
+
+
+def joint_model_notice() -> str | None:
+    """What the run form says up front when no pretrained multimodal model is configured."""
+    return None if any(has_joint_model(m) for m in model_choices()["joint"]) else NO_JOINT_MODEL_NOTE
 
 
 def engine_config(options: dict) -> EngineConfig:
@@ -130,6 +138,7 @@ def engine_config(options: dict) -> EngineConfig:
         ami_permutations=options["ami_permutations"], seed=options["seed"])
     return EngineConfig(text_model=options["text_model"], image_model=options["image_model"],
                         joint_model=options["joint_model"], grid=grid,
+                        truth_column=options.get("truth_column"),
                         cache_dir=str(settings.DIPTYCH_EMBEDDING_CACHE),
                         check_images=settings.DIPTYCH_IMPORT_CHECK_IMAGES,
                         workers=settings.DIPTYCH_ENGINE_WORKERS)

@@ -9,20 +9,29 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from clustering_engine.spec import FIGURE_FORMATS, GALLERY_FORMAT, chosen_solutions
+from clustering_engine.metrics import s_dbw_reading
+from clustering_engine.spec import (FIGURE_FORMATS, GALLERY_FORMAT, METHODS, SPACE_TITLES,
+                                   chosen_solutions)
 
 from ..models import EngineRun, Solution
 from .storage import resolve_inside
 
 FIGURE_TITLES = {
-    "sdbw_vs_k_own": "S_Dbw vs K — own clustering space",
-    "sdbw_vs_k_common": "S_Dbw vs K — common space",
-    "marginal_gain_common": "Marginal gain and the chosen K (common space)",
+    "sdbw_vs_k_own": "S_Dbw vs K — each method in its own space",
+    "marginal_gain_own": "Marginal gain and the chosen K (own spaces; red cross: S_Dbw rose)",
+    "truth_ami_by_k": "Agreement with the known groupings (AMI) by K",
+    **{f"sdbw_vs_k_{space}": f"S_Dbw vs K — every method scored in the {title}"
+       for space, title in SPACE_TITLES.items()},
+    "sdbw_vs_k_common": "S_Dbw vs K — vector-level space (older runs)",
+    "marginal_gain_common": "Marginal gain and the chosen K (vector-level space, older runs)",
     "data_loss": "Data loss at top-k",
     "cooccurrence_heatmap": "Permuted co-occurrence heatmap (text × image labels)",
     "gallery_label": "Gallery — label-level combination",
     "gallery_vector": "Gallery — vector-level combination",
     "gallery_joint": "Gallery — joint embedding",
+    "gallery_cca": "Gallery — CCA space learned from the pairs",
+    "gallery_text": "Gallery — text only",
+    "gallery_image": "Gallery — image only",
 }
 # Charts come in FIGURE_FORMATS, galleries as one JPEG; a page shows PNG, else JPEG, else SVG.
 FILE_FORMATS = (*FIGURE_FORMATS, GALLERY_FORMAT)
@@ -61,16 +70,54 @@ def ami_card(run: EngineRun) -> dict | None:
         return None
     kmeans = [r for r in rows if r.get("algorithm") == "kmeans" and r.get("k_text")] or rows
     headline = min(kmeans, key=lambda r: abs((r.get("k_text") or 0) * (r.get("k_image") or 0) - 25))
-    return {"headline": headline, "rows": rows}
+    return {"headline": headline, "rows": rows, "about": run.manifest.get("ami") or {}}
 
 
 def k_selection_rows(run: EngineRun) -> list[dict]:
-    return sorted((run.manifest.get("k_selection") or {}).values(),
-                  key=lambda r: (r.get("space", ""), r.get("method", ""), r.get("algorithm", "")))
+    """The entries that choose each method's K (its own space; older runs: every entry)."""
+    entries = list((run.manifest.get("k_selection") or {}).values())
+    choosing = [e for e in entries if e.get("selects_k")] or entries
+    return sorted(choosing, key=lambda r: (_method_order(r.get("method")), r.get("algorithm", ""),
+                                           r.get("space", "")))
+
+
+def _method_order(method) -> int:
+    return METHODS.index(method) if method in METHODS else len(METHODS)
+
+
+def k_table(run: EngineRun) -> list[dict]:
+    """One row per method x algorithm x K in the space that chooses its K: S_Dbw, marginal
+    gain, and flags (chosen, S_Dbw rose from the previous K, S_Dbw reduced to Scat)."""
+    rows = []
+    for entry in k_selection_rows(run):
+        rose = entry.get("s_dbw_rose") or [None] * len(entry["ks"])
+        scat = entry.get("reduced_to_scat") or [False] * len(entry["ks"])
+        for i, k in enumerate(entry["ks"]):
+            rows.append({"method": entry["method"], "algorithm": entry["algorithm"],
+                         "space": entry["space"], "k": k, "s_dbw": entry["s_dbw"][i],
+                         "gain": entry["marginal_gain"][i], "chosen": entry.get("chosen_k") == k,
+                         "rose": bool(rose[i]), "reduced_to_scat": bool(scat[i])})
+    return rows
+
+
+def space_matrix(run: EngineRun, solutions: list[Solution]) -> dict:
+    """S_Dbw of every solution (rows) in every method's space (columns), its own marked."""
+    # The JSON column does not keep key order: the methods' order is the vocabulary's.
+    spaces = sorted((run.manifest.get("evaluation_spaces") or {}).get("matrix") or {},
+                    key=_method_order)
+    rows = []
+    for s in solutions:
+        by_space = s.metrics.get("s_dbw_by_space") or {}
+        parts = s.metrics.get("s_dbw_parts_by_space") or {}
+        rows.append({"solution_id": s.solution_id, "cells": [
+            {"space": name, "value": by_space.get(name), "own": name == s.metrics.get("own_space"),
+             "scat_only": s_dbw_reading(parts.get(name))} for name in spaces]})
+    return {"spaces": [{"name": n, "title": SPACE_TITLES.get(n, n)} for n in spaces],
+            "rows": rows}
 
 
 def chosen_solution_ids(run: EngineRun) -> set[str]:
-    """Per method, the K-Means solution at the K chosen in the common space."""
+    """Per method, the K-Means solution at the K chosen by marginal gain in its own space."""
     return set(chosen_solutions(run.manifest.get("k_selection") or {}).values())
 
 

@@ -73,7 +73,7 @@ def test_cancel_through_the_api(users, stored_run, monkeypatch):
 
 def test_cluster_search_and_dataset_upload_errors(users, stored_run, project):
     client = api(users["pi"])
-    solution = stored_run.solutions.get(solution_id="joint-kmeans-k4")
+    solution = stored_run.solutions.get(solution_id="cca-kmeans-k4")
     every = client.get("/api/clusters/", {"solution": solution.pk}).json()["results"]
     word = every[0]["representatives"][0]["text"].split()[0]
     found = client.get("/api/clusters/", {"solution": solution.pk, "q": word}).json()["results"]

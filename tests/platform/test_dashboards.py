@@ -9,7 +9,7 @@ pytestmark = pytest.mark.django_db
 
 def test_outputs_become_solution_and_cluster_rows(stored_run):
     solutions = {s.solution_id: s for s in stored_run.solutions.all()}
-    assert {"label-kmeans-k4", "vector-kmeans-k9", "joint-kmeans-k9"} <= set(solutions)
+    assert {"label-kmeans-k4", "vector-kmeans-k9", "cca-kmeans-k9"} <= set(solutions)
     assert solutions["text-kmeans-k2"].kind == Solution.Kind.MODALITY
     label = solutions["label-kmeans-k9"]
     assert (label.k_text, label.k_image) == (3, 3)
@@ -28,7 +28,7 @@ def test_storing_twice_replaces_rows(stored_run):
 
 
 def pages(run):
-    solution = run.solutions.get(solution_id="joint-kmeans-k4")
+    solution = run.solutions.get(solution_id="cca-kmeans-k4")
     cluster = solution.clusters.first()
     return {
         "dashboard": reverse("projects:run-dashboard", args=[run.pk]),
@@ -67,10 +67,11 @@ def test_dashboard_shows_ami_card_figures_and_solutions(client, users, stored_ru
     page = client.get(pages(stored_run)["dashboard"]).content.decode()
     assert 'id="ami-card"' in page and "AMI =" in page
     assert stored_run.manifest["ami_diagnostic"][0]["reading"][:20] in page
-    for figure in ("sdbw_vs_k_common", "marginal_gain_common", "data_loss", "cooccurrence_heatmap"):
+    for figure in ("sdbw_vs_k_own", "marginal_gain_own", "sdbw_vs_k_vector", "data_loss",
+                   "cooccurrence_heatmap", "truth_ami_by_k"):
         assert f'id="figure-{figure}"' in page
         assert reverse("projects:run-figure", args=[stored_run.pk, f"{figure}.svg"]) in page
-    assert "joint-kmeans-k9" in page and "★" in page
+    assert "cca-kmeans-k9" in page and "★" in page
 
 
 def test_figure_view_serves_downloads_and_refuses_other_files(client, users, stored_run):

@@ -110,9 +110,11 @@ def test_upload_run_and_dashboards_with_a_real_worker(client, users, project, sm
         "image_model": "efficientnet-lite0", "joint_model": "rcca",
         "methods": options["methods"], "ks": ",".join(map(str, options["ks"])),
         "algorithms": options["algorithms"], "reduction": options["reduction"],
-        "n_components": options["n_components"], "seed": 0})
+        "n_components": options["n_components"], "seed": 0,
+        "truth_column": options["truth_column"]})   # the form's column picker
     assert response.status_code == 302, response.content.decode()[:2000]
     run = EngineRun.objects.get(project=project)
+    assert run.config["truth_column"] == "image_label"
     assert run.celery_task_id, "dispatched to the broker after the commit"
 
     run = _wait_for(run.pk, worker, log_path)
@@ -124,11 +126,11 @@ def test_upload_run_and_dashboards_with_a_real_worker(client, users, project, sm
     assert str(django_settings.MEDIA_ROOT) in run.output_dir
     assert any(p.is_file() for p in embedding_cache.rglob("*")), "embeddings cached for resumes"
 
-    solution = run.solutions.get(solution_id="joint-kmeans-k9")
+    solution = run.solutions.get(solution_id="cca-kmeans-k9")
     urls = [f"/runs/{run.pk}/dashboard/", f"/solutions/{solution.pk}/gallery/"]
     for url in urls:
         page = client.get(url)
-        assert page.status_code == 200 and b"joint-kmeans-k9" in page.content
+        assert page.status_code == 200 and b"cca-kmeans-k9" in page.content
     client.force_login(users["outsider"])
     for url in urls:
         assert client.get(url).status_code == 404
