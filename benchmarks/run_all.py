@@ -5,8 +5,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SCRIPTS = ["bench_metrics.py", "bench_data.py", "bench_embedding.py", "bench_pipeline.py",
-           "bench_pages.py", "bench_platform_scale.py", "bench_load.py", "bench_reduction_quality.py",
-           "bench_grid.py"]
+           "bench_pages.py", "bench_platform_scale.py", "bench_platform_100coders.py",
+           "bench_load.py", "bench_reduction_quality.py", "bench_hdbscan_levers.py",
+           "bench_output_size.py", "bench_grid.py"]
 
 if __name__ == "__main__":
     failed = []
