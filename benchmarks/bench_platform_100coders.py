@@ -20,7 +20,6 @@ process). Targets: p95 <= 300 ms, recomputation <= 10 s, export <= 60 s and <= 1
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import statistics
 import sys
