@@ -15,14 +15,14 @@ from projects.services import access as project_access
 
 from .services import access
 from .services.choices import ChoiceError, set_choice
-from .services.comparison import METRIC_COLUMNS, PASSES, comparison, project_scores
+from .services.comparison import METRIC_COLUMNS, PASSES, TRUTH_COLUMNS, comparison, project_scores
 from .services.exports import start_export
 from .services.figures import plot_cluster_consistency, plot_mean_consistency
 
 PLOT_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
 # Table header: sort key -> label, in column order.
 SORT_LINKS = [("solution_id", "Solution"), ("method", "Method"), ("algorithm", "Algorithm"),
-              ("k", "K"), *METRIC_COLUMNS.items(),
+              ("k", "K"), *METRIC_COLUMNS.items(), *TRUTH_COLUMNS.items(),
               *((f"consistency_{p}", f"Consistency {p}") for p in PASSES),
               *((f"alpha_{p}", f"α {p}") for p in PASSES)]
 

@@ -24,11 +24,15 @@ from .reliability import reconciled_reliability_table
 # column key -> label; S_Dbw says which space its number comes from.
 METRIC_COLUMNS = {
     "s_dbw_own": "S_Dbw (own space)",
-    "s_dbw_common": "S_Dbw (common space)",
+    "s_dbw_common": "S_Dbw (vector-level space)",
+    "stability_ari_mean": "Stability (mean ARI across seeds)",   # range: run manifest
     "ami_text_image": "AMI (text vs image labels)",
     "data_loss_top25": "Data loss (top 25)",
 }
+# Agreement with the run's known groupings (truth column; never used to cluster): key -> label.
+TRUTH_COLUMNS = {"truth_ami": "AMI vs known groups", "truth_ari": "ARI vs known groups"}
 SORT_KEYS = ["solution_id", "method", "algorithm", "k", "n_clusters", *METRIC_COLUMNS,
+             *TRUTH_COLUMNS,
              *(f"consistency_{p}" for p in PASSES), *(f"alpha_{p}" for p in PASSES)]
 
 
@@ -99,6 +103,8 @@ def comparison_rows(scores: ProjectScores, project) -> list[dict]:
                "algorithm": solution.algorithm, "k": solution.k,
                "n_clusters": solution.n_clusters,
                **{key: clean_value(solution.metrics.get(key)) for key in METRIC_COLUMNS},
+               **{key: clean_value((solution.metrics.get("truth") or {}).get(key[6:]))
+                  for key in TRUTH_COLUMNS},
                "chosen": solution.pk in choices,
                "choice_note": choices[solution.pk].note if solution.pk in choices else ""}
         for p in PASSES:
@@ -158,7 +164,7 @@ def comparison(project, *, round_ids=None, method: str = "", algorithm: str = ""
                for row in scores.reliability_overall.to_dict("records")}
     return {
         "project": project.pk,
-        "columns": {**METRIC_COLUMNS,
+        "columns": {**METRIC_COLUMNS, **TRUTH_COLUMNS,
                     **{f"consistency_{p}": f"Consistency ({p})" for p in PASSES},
                     **{f"alpha_{p}": f"Krippendorff's α ({p})" for p in PASSES}},
         "methods": sorted({r["method"] for r in all_rows}),

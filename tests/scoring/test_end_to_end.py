@@ -81,7 +81,8 @@ def test_round_to_scores_to_export(coded_round, users, client, django_capture_on
     rows = {r["solution_id"]: r for r in table["rows"]}
     assert set(rows) == {"vector-kmeans-k25", "label-kmeans-k25"}
     vector = rows["vector-kmeans-k25"]
-    assert vector["s_dbw_common"] == 0.905 and rows["label-kmeans-k25"]["s_dbw_own"] is None
+    assert vector["s_dbw_common"] == 0.905 and rows["label-kmeans-k25"]["s_dbw_own"] == 0.644
+    assert rows["label-kmeans-k25"]["truth_ami"] == 0.52   # known groupings beside the metrics
     assert table["columns"]["s_dbw_own"] == "S_Dbw (own space)"
     # every cluster: 3 of 4 text posts share the cluster's theme (coder2 disagrees on a
     # calibration post only in position 0, still 2 "protest" + ... see planned_theme)
@@ -151,10 +152,15 @@ def test_round_to_scores_to_export(coded_round, users, client, django_capture_on
         assert s["mean"] == pytest.approx(row[f"consistency_{s['pass']}"])
         if pd.notna(s["ci_low"]):
             assert s["ci_low"] == pytest.approx(row[f"consistency_{s['pass']}_low"])
+    matrix = pd.read_csv(root / "tables/s_dbw_by_space.csv").set_index("solution_id")
+    assert matrix.loc["label-kmeans-k25", "own_space"] == "label"
+    assert matrix.loc["vector-kmeans-k25", "s_dbw_label"] == pytest.approx(0.733)
+    known = pd.read_csv(root / "tables/known_groupings.csv").set_index("solution_id")
+    assert known.loc["label-kmeans-k25", "ami"] == pytest.approx(0.52)
     comparison_csv = pd.read_csv(root / "tables/comparison.csv").set_index("Solution")
     for sid, row in rows.items():
         assert comparison_csv.loc[sid, "Consistency text"] == pytest.approx(row["consistency_text"])
-        assert comparison_csv.loc[sid, "S_Dbw (common space)"] == pytest.approx(row["s_dbw_common"])
+        assert comparison_csv.loc[sid, "S_Dbw (vector-level space)"] == pytest.approx(row["s_dbw_common"])
     reliability = pd.read_parquet(root / "scores/reliability_overall.parquet").set_index("pass")
     assert reliability.loc["text", "alpha"] == pytest.approx(overall["text"]["alpha"])
 
@@ -191,7 +197,7 @@ def test_dashboard_page_choice_and_plot(coded_round, users, client):
     page = client.get(reverse("scoring:comparison", args=[project.pk]), {"sort": "-s_dbw_common"})
     assert page.status_code == 200
     html = page.content.decode()
-    assert "S_Dbw (common space)" in html and "S_Dbw (own space)" in html
+    assert "S_Dbw (vector-level space)" in html and "S_Dbw (own space)" in html
     assert html.index("label-kmeans-k25") < html.index("vector-kmeans-k25")   # 1.204 first
     filtered = client.get(reverse("scoring-api:comparison", args=[project.pk]),
                           {"method": "vector"}).json()

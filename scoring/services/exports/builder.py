@@ -96,6 +96,26 @@ def latex_frame(inputs: ExportInputs) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def space_matrix_table(inputs: ExportInputs) -> pd.DataFrame:
+    """S_Dbw of every solution (rows) in every method's space (columns ``s_dbw_<space>``),
+    with ``own_space`` naming the one it was clustered in."""
+    rows = [{"run_id": s.run_id, "solution_id": s.solution_id, "method": s.method,
+             "own_space": s.metrics.get("own_space"),
+             **{f"s_dbw_{space}": value
+                for space, value in (s.metrics.get("s_dbw_by_space") or {}).items()}}
+            for s in inputs.scores.solutions]
+    return pd.DataFrame(rows)
+
+
+def known_groupings_table(inputs: ExportInputs) -> pd.DataFrame:
+    """Agreement of every solution with the run's known groupings (truth column), if any."""
+    rows = [{"run_id": s.run_id, "solution_id": s.solution_id, "method": s.method, "k": s.k,
+             **{key: s.metrics["truth"].get(key) for key in
+                ("ami", "ari", "homogeneity", "completeness", "share_left_out")}}
+            for s in inputs.scores.solutions if s.metrics.get("truth")]
+    return pd.DataFrame(rows)
+
+
 def latex_table(frame: pd.DataFrame, caption: str, label: str) -> str:
     return frame.to_latex(index=False, na_rep="--", float_format="%.3f", escape=True,
                           caption=caption, label=label)
@@ -113,16 +133,20 @@ def _versions() -> dict:
 
 def provenance(inputs: ExportInputs, files_note: str = "") -> dict:
     keep = ("format", "created_at", "seed", "config", "versions", "models", "data", "methods",
-            "evaluation_spaces", "reductions")
+            "evaluation_spaces", "reductions", "ami", "truth", "notes")
     return {
         "format": "diptych-export/1",
         "exported_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
         "project": {"id": inputs.project.pk, "name": inputs.project.name},
         "software": {"scoring_versions": _versions()},
         "metric_sources": {
-            "s_dbw_own": "S_Dbw in each solution's own clustering space (none for label-level); "
-                         "from the run manifest's solutions[].metrics",
-            "s_dbw_common": "S_Dbw in the run's common space (evaluation_spaces.common)",
+            "s_dbw_own": "S_Dbw in each solution's own clustering space (label-level: text and "
+                         "image spaces side by side); from the run manifest's solutions[].metrics",
+            "s_dbw_common": "S_Dbw in the run's vector-level space (evaluation_spaces.common)",
+            "tables/s_dbw_by_space": "S_Dbw of every solution in every method's space "
+                                     "(own_space: where it was clustered and its K chosen)",
+            "tables/known_groupings": "AMI (the paper's Eq. (1), noise left out), ARI, "
+                                      "homogeneity, completeness against the run's truth column",
             "ami_text_image": "AMI between the text-only and image-only labels (engine)",
             "data_loss_top25": "share of pairs outside the 25 largest clusters, noise lost (engine)",
             "consistency_*": "human codes (this export's scores/)", "alpha_*": "human codes",
@@ -184,6 +208,10 @@ def build_bundle(inputs: ExportInputs) -> ExportBundle:
                                                     inputs.intrusion_items))
     metrics = metric_table(inputs)
     bundle.tables["tables/comparison"] = metrics
+    bundle.tables["tables/s_dbw_by_space"] = space_matrix_table(inputs)
+    truth = known_groupings_table(inputs)
+    if len(truth):
+        bundle.tables["tables/known_groupings"] = truth
     bundle.latex["tables/comparison.tex"] = latex_table(
         latex_frame(inputs),
         "Machine metrics and human-coded within-cluster consistency per solution",
