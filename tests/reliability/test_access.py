@@ -48,6 +48,12 @@ RULES = {
     "annotation:round-new": ("page", "GET", {"pk": "project"}, PI_A),
     "annotation:codebook": ("page", "GET", {"pk": "project"}, PI_A),
     "annotation:theme-rename": ("page", "POST", {"pk": "project"}, PI_A),
+    "annotation:theme-delete": ("page", "POST", {"pk": "project"}, PI_A),
+    "annotation:keys": ("page", "GET", {}, AUTH),
+    "home": ("page", "GET", {}, AUTH),   # coding-only users are sent on to their rounds
+    "scoring-api:analysis-codes": ("api", "GET", {"pk": "project"}, PI_A),
+    "scoring-api:analysis-cluster-scores": ("api", "GET", {"pk": "project"}, READERS_A),
+    "scoring-api:analysis-reliability": ("api", "GET", {"pk": "project"}, READERS_A),
     "annotation:round-manage": ("page", "GET", {"pk": "round"}, PI_A),
     "annotation:adjudicate": ("page", "GET", {"pk": "round"}, PI_A),
     "annotation-api:assignments": ("api", "GET", {}, AUTH),
@@ -237,6 +243,8 @@ def test_permission_matrix_every_url_and_every_role(objects):
                 response = call(url, data="{}", content_type="application/json")
             elif name == "annotation:theme-rename":
                 response = call(url, {"theme": objects["ids"]["theme"], "name": "Renamed"})
+            elif name == "annotation:theme-delete":   # refused as in use, or deleted: not 404
+                response = call(url, {"theme": objects["ids"]["theme"]})
             else:
                 response = call(url)
             checked += 1
