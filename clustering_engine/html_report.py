@@ -284,7 +284,8 @@ def _interactive_sdbw(m: dict) -> str:
         f"<label><input type=radio name=space value={s}{' checked' if i == 0 else ''}> "
         f"{s} space</label>" for i, s in enumerate(spaces))
     return (f"<div>scored in: {radios}</div><svg id=sdbw width=720 height=320></svg>"
-            f"<script>const SDBW={json.dumps(series)};const SDBW_FIRST={json.dumps(spaces[:1])};</script>")
+            f"<script>const SDBW={json.dumps(series)};"
+            f"const SDBW_FIRST={json.dumps(spaces[:1])};</script>")
 
 
 class _Thumbnails:

@@ -58,8 +58,8 @@ GALLERY_FORMAT = "jpg"   # galleries are photographs: one compressed JPEG, never
 DEFAULT_KS = (9, 16, 25, 36, 49, 64, 81, 100)   # the paper's grid: squares, K_t = K_i = sqrt(K)
 DEFAULT_TEXT_MODEL = "use-multilingual"
 DEFAULT_IMAGE_MODEL = "efficientnet-lite0"
-DEFAULT_JOINT_MODEL = ""                   # "" (none) or "clip:<spec>"; "rcca" is read as "" (legacy)
-LEGACY_JOINT_MODELS = ("rcca",)            # before the `cca` method: the offline space ran as "joint"
+DEFAULT_JOINT_MODEL = ""                   # "" (none) or "clip:<spec>"; "rcca": legacy, none
+LEGACY_JOINT_MODELS = ("rcca",)            # before `cca` existed, the offline space ran as "joint"
 DEFAULT_SEED = 0
 
 # Pairs table file suffix -> reader. .txt: the delimiter is read from the header.
@@ -114,7 +114,8 @@ def has_joint_model(joint_model: str | None) -> bool:
     return bool(joint_model) and str(joint_model).startswith("clip:")
 
 
-def runnable_methods(methods: Iterable[str], joint_model: str | None) -> tuple[tuple[str, ...], list[str]]:
+def runnable_methods(methods: Iterable[str], joint_model: str | None
+                     ) -> tuple[tuple[str, ...], list[str]]:
     """Methods as asked, with runs saved before the `cca` method read the way they ran: the
     offline space ("rcca") was then the `joint` method, so without CLIP weights ``joint``
     becomes ``cca``. Returns (methods, notes)."""
