@@ -255,15 +255,19 @@ def embed_images(embedder, image_paths, *, cache: EmbeddingCache | None = None, 
     failed_hashes: dict[str, str] = {}
     collector = _Collector(cache, key, int(embedder.dim), flush_rows, _meta(embedder, "image"))
     with _progress(len(todo), f"embed images ({embedder.name})", progress) as bar:
+        # Decoded images wait until whole model calls can be made, so a decoding batch smaller
+        # than the call size does not pad (and waste) a call per batch.
+        size, pending = call_sizes(embedder)[1], []
         for batch in _decoded_batches([paths[first[h]] for h in todo], batch_size, workers):
-            good = [(todo[i], img) for i, img, err in batch if img is not None]
+            pending += [(todo[i], img) for i, img, err in batch if img is not None]
             failed_hashes.update({todo[i]: err for i, img, err in batch if img is None})
-            if good:
-                ok_hashes, vectors, errors = _embed_image_batch(embedder, good)
-                failed_hashes.update(errors)
-                if ok_hashes:
-                    collector.add(ok_hashes, vectors)
+            ready = len(pending) - len(pending) % size
+            if ready:
+                _embed_into(collector, failed_hashes, embedder, pending[:ready])
+                pending = pending[ready:]
             bar.update(len(batch))
+        if pending:
+            _embed_into(collector, failed_hashes, embedder, pending)
     collector.flush()
     known.update(collector.vectors)
     failed_rows = [row for row, h in enumerate(hashes) if h is None or h in failed_hashes]
@@ -272,6 +276,13 @@ def embed_images(embedder, image_paths, *, cache: EmbeddingCache | None = None, 
         warnings.warn(f"{len(failed_rows)} of {len(paths)} images could not be embedded "
                       f"(zero vectors, flagged as failed): {examples}", stacklevel=2)
     return _assemble(len(paths), int(embedder.dim), hashes, known), failed_rows
+
+
+def _embed_into(collector, failed_hashes, embedder, items):
+    ok_hashes, vectors, errors = _embed_image_batch(embedder, items)
+    failed_hashes.update(errors)
+    if ok_hashes:
+        collector.add(ok_hashes, vectors)
 
 
 def _embed_image_batch(embedder, items):

