@@ -420,7 +420,11 @@
   window.addEventListener("online", () => flushSoon(0));
   // Restored from the back/forward cache, the page shows labels as they were when it was left:
   // fetch it again so it shows what the server holds (the queue in localStorage survives).
-  window.addEventListener("pageshow", (e) => { if (e.persisted) window.location.reload(); });
+  window.addEventListener("pageshow", (e) => {
+    if (!e.persisted) return;
+    delete document.documentElement.dataset.codingReady;   // not ready until the fresh page is
+    window.location.reload();
+  });
   window.addEventListener("storage", (e) => { if (e.key === QUEUE_KEY) showStatus(); });
 
   // ------------------------------------------------------------------ start: queued labels win
