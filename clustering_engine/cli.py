@@ -9,6 +9,7 @@ from . import spec
 from .errors import EngineError
 from .grid import GridConfig
 from .reduce import ReductionConfig
+from .stability import DEFAULT_STABILITY_SEEDS
 
 if TYPE_CHECKING:   # the pipeline (and torch) load only when a run starts
     from .pipeline import EngineConfig
@@ -81,10 +82,23 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=spec.DEFAULT_SEED)
     run.add_argument("--device", default="auto")
     run.add_argument("--workers", type=int, default=2)
+    run.add_argument("--text-batch-size", type=int, default=None,
+                     help="texts per embedding step (the vectors do not depend on it)")
+    run.add_argument("--image-batch-size", type=int, default=None,
+                     help="images per decoding/embedding step (the vectors do not depend on it)")
+    run.add_argument("--threads", type=int, default=None,
+                     help="BLAS/OpenMP/numba threads while clustering (default min(4, CPUs))")
+    run.add_argument("--stability-seeds", type=int, default=DEFAULT_STABILITY_SEEDS,
+                     help="recluster every K-Means solution with this many further seeds and "
+                          "report the mean pairwise ARI (0 skips)")
     run.add_argument("--check-images", choices=spec.CHECK_MODES, default=spec.DEFAULT_CHECK_MODE)
     run.add_argument("--cache-dir", default=None)
     run.add_argument("--figure-formats", type=_names, default=spec.FIGURE_FORMATS)
     run.add_argument("--stop-words", default=None, help="extra stop words, one per line")
+    check = sub.add_parser("verify", help="rerun the run recorded in OUT_DIR and compare every "
+                                          "label and number (exit 0: identical, 1: differences)")
+    check.add_argument("out_dir", help="an output folder written by `run`")
+    check.add_argument("--keep", default=None, help="write the rerun here (default: a temp folder)")
     sub.add_parser("models", help="list the embedders and whether they work offline here")
     return parser
 
@@ -108,6 +122,10 @@ def config_from_args(args) -> "EngineConfig":
     return EngineConfig(text_model=args.text_model, image_model=args.image_model,
                         joint_model=args.joint_model, joint_combine=args.joint_combine,
                         grid=grid, device=args.device, workers=args.workers,
+                        threads=args.threads, stability_seeds=args.stability_seeds,
+                        **{name: value for name, value in
+                           (("text_batch_size", args.text_batch_size),
+                            ("image_batch_size", args.image_batch_size)) if value is not None},
                         check_images=args.check_images, cache_dir=args.cache_dir,
                         stop_words_file=args.stop_words, figure_formats=args.figure_formats,
                         truth_column=args.truth_column)
@@ -122,6 +140,12 @@ def main(argv: list[str] | None = None) -> int:
             for row in available_embedders():
                 print("  ".join(f"{k}={v}" for k, v in row.items()))
             return 0
+        if args.command == "verify":
+            from .verify import verify
+
+            outcome = verify(args.out_dir, args.keep)
+            print(outcome.summary())
+            return 0 if outcome.ok else 1
         from .pipeline import run
 
         def progress(stage: str, fraction: float) -> None:

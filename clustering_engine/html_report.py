@@ -17,6 +17,7 @@ import pandas as pd
 
 from . import figures
 from .grid import GridResult
+from .stability import stability_summary, stability_text
 from . import metrics
 from .spec import (FIGURE_FORMATS, GALLERY_FORMAT, METHOD_TITLES, METHODS, SPACE_TITLES,
                    chosen_solutions)
@@ -264,14 +265,16 @@ def truth_table_html(m: dict) -> str:
 def _solutions_table(m: dict) -> str:
     cols = ["id", "method", "algorithm", "k", "n_clusters", "noise_share"]
     mcols = ["own_space", "s_dbw_own", "marginal_gain_own", "ami_text_image", "data_loss_top25"]
-    head = "".join(f"<th>{c}</th>" for c in cols + mcols)
+    head = "".join(f"<th>{c}</th>" for c in cols + mcols + ["stability_ari"])
     rows = []
     for s in m["solutions"]:
         cells = [s[c] for c in cols] + [s["metrics"].get(c) for c in mcols]
-        rows.append("<tr>" + "".join(f"<td>{_fmt(v)}</td>" for v in cells) + "</tr>")
+        rows.append("<tr>" + "".join(f"<td>{_fmt(v)}</td>" for v in cells)
+                    + f"<td>{html.escape(stability_text(s['metrics']))}</td></tr>")
     note = ("<p class=note>s_dbw_own: S_Dbw in the space the solution was clustered in "
             "(label-level: text and image spaces side by side); the matrix above has every "
             "space. Lower is better. Click a header to sort.</p>")
+    note += f"<p class=note>{html.escape(stability_summary(m.get('stability')))}</p>"
     return note + f"<table class=sortable><tr>{head}</tr>{''.join(rows)}</table>"
 
 

@@ -14,6 +14,7 @@ import pandas as pd
 
 from . import describe
 from .data import load_pairs
+from .determinism import determinism_record, pinned_call
 from .distinct import HDBSCAN_MULTIPLICITY, KMEANS_MULTIPLICITY, distinct_counts
 from .embed import embed_images, embed_pairs, embed_texts, precision_policy
 from .embedders import get_embedder
@@ -23,6 +24,7 @@ from .hashing import file_sha256
 from .joint_space import LABEL as RCCA_LABEL
 from .joint_space import RegularizedCCA
 from .output import write_manifest, write_outputs
+from .stability import DEFAULT_STABILITY_SEEDS, stability_diagnostic
 from .spec import (COMMON_SPACE_LABEL, DEFAULT_CHECK_MODE, DEFAULT_COMBINE,
                    DEFAULT_IMAGE_MODEL, DEFAULT_JOINT_MODEL, DEFAULT_TEXT_MODEL, FIGURE_FORMATS,
                    METHOD_TITLES, NO_JOINT_MODEL_NOTE, SPACE_TITLES, has_joint_model, models_for,
@@ -53,6 +55,8 @@ class EngineConfig:
     language: str = "auto"
     stop_words_file: str | None = None
     figure_formats: tuple[str, ...] = FIGURE_FORMATS   # SVG is always made (the report inlines it)
+    threads: int | None = None               # BLAS/OpenMP/numba threads of the grid (None: min(4, CPUs))
+    stability_seeds: int = DEFAULT_STABILITY_SEEDS   # further K-Means seeds per solution; 0 skips
     truth_column: str | None = None          # known groupings to score against (never clustered on)
 
     def to_dict(self) -> dict:
@@ -104,9 +108,21 @@ def run(data_path: str, images_root: str | None, out_dir: str,
         advance(stage, 0.4 + 0.5 * fraction)
 
     truth = truth_labels(pairs, config.truth_column)
-    result = run_grid(embeddings.text, embeddings.image, embeddings.joint, config.grid,
+    result = pinned_call(config.threads, run_grid, embeddings.text, embeddings.image, embeddings.joint, config.grid,
                       grid_progress, cca=embeddings.cca, truth=truth)
     timings.update(result.timings)
+
+    stability = None
+    if config.stability_seeds > 0:
+        advance("stability", 0.88)
+        t0 = time.perf_counter()
+        stability = pinned_call(config.threads, stability_diagnostic, result, config.grid,
+                                config.stability_seeds)
+        timings["stability"] = time.perf_counter() - t0
+        for flag in stability["flags"]:
+            echo(f"warning: the chosen K of {flag['method']} ({flag['solution']}) is unstable "
+                 f"across seeds: mean ARI {flag['stability_ari_mean']:.2f} < "
+                 f"{stability['threshold']} (our threshold)")
 
     advance("describe", 0.9)
     t0 = time.perf_counter()
@@ -115,6 +131,8 @@ def run(data_path: str, images_root: str | None, out_dir: str,
 
     manifest = build_manifest(data_path, images_root, config, table, pairs, embeddings,
                               result, timings)
+    manifest["determinism"] = determinism_record(config.threads)
+    manifest["stability"] = stability
     manifest["notes"] = notes
     manifest["description"] = descriptions.pop("_about", {})
     t0 = time.perf_counter()

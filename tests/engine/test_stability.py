@@ -1,0 +1,53 @@
+"""Stability across seeds: well-separated groups are stable, structureless data at a large K is
+not and its chosen K is flagged; R = 0 skips; the text and report read it."""
+
+import numpy as np
+
+from clustering_engine.grid import GridConfig, run_grid
+from clustering_engine.reduce import ReductionConfig
+from clustering_engine.stability import (LOW_STABILITY_ARI, stability_diagnostic,
+                                         stability_summary, stability_text)
+
+
+def _grid(text, image, ks):
+    config = GridConfig(methods=("label", "vector"), ks=ks, algorithms=("kmeans",),
+                        reduction=ReductionConfig(method="pca", n_components=4), seed=0,
+                        kmeans_n_init=1, ami_permutations=5)
+    return run_grid(text, image, None, config), config
+
+
+def test_separated_groups_are_stable_and_noise_is_flagged():
+    rng = np.random.default_rng(0)
+    centres = rng.normal(scale=20, size=(4, 8))
+    blobs = np.concatenate([c + rng.normal(size=(40, 8)) for c in centres]).astype(np.float32)
+    result, config = _grid(blobs, blobs[::-1].copy(), (4, 9))
+    section = stability_diagnostic(result, config, seeds=3)
+    vector4 = next(s for s in result.solutions if s.id == "vector-kmeans-k4")
+    assert vector4.metrics["stability_ari_mean"] > 0.99
+    assert section["seeds"] == 3 and section["extra_seeds"] == [1, 2, 3]
+    assert set(section["k_agreement"]) == {"label", "vector"}
+    for a in section["k_agreement"].values():
+        assert len(a["chosen_k_by_seed"]) == 4 and 0 < a["same_k_share"] <= 1
+
+    noise = rng.uniform(size=(160, 8)).astype(np.float32)
+    result, config = _grid(noise, rng.uniform(size=(160, 8)).astype(np.float32), (25, 36))
+    section = stability_diagnostic(result, config, seeds=3)
+    means = [s.metrics["stability_ari_mean"] for s in result.solutions]
+    assert min(means) < LOW_STABILITY_ARI
+    flagged = {f["solution"] for f in section["flags"]}
+    chosen = {a["solution"] for a in section["k_agreement"].values()
+              if a["stability_ari_mean"] < LOW_STABILITY_ARI}
+    assert flagged == chosen and flagged
+    unstable = next(s for s in result.solutions if s.id in flagged)
+    assert stability_text(unstable.metrics).endswith("⚠")
+    assert "Unstable chosen K" in stability_summary(section)
+
+
+def test_zero_seeds_skips_and_says_so():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(30, 6)).astype(np.float32)
+    result, config = _grid(X, X, (3,))
+    assert stability_diagnostic(result, config, seeds=0) is None
+    assert all("stability_ari_mean" not in s.metrics for s in result.solutions)
+    assert stability_text({}) == "—"
+    assert "not measured" in stability_summary(None)
