@@ -62,6 +62,7 @@
     const i = q.findIndex((o) => o.url === op.url && o.id !== inFlight);
     if (i >= 0) { op.base_version = q[i].base_version; q[i] = op; } else { q.push(op); }
     writeList(QUEUE_KEY, q);
+    showStatus();            // "Saving…" at once: nothing reads "All saved" while a label waits
     flushSoon(0);
   }
 
