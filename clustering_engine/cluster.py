@@ -8,8 +8,9 @@
   HDBSCAN comparisons (appendix D).
 
 Plain HDBSCAN has three implementations (``hdbscan_backend``): ``hdbscan`` (default, the
-reference library, supports ``alpha``), ``fast_hdbscan`` (numba, parallel Boruvka MST; many
-times faster on large inputs; run with ``reproducible=True``; no ``alpha``) and ``cuml``
+reference library, supports ``alpha``), ``fast_hdbscan`` (numba, parallel Boruvka MST: its
+speed needs idle cores, it measured slower on 2 busy ones, docs/performance.md; run with
+``reproducible=True``; no ``alpha``) and ``cuml``
 (RAPIDS cuML on a CUDA GPU, where installed; refused with a clear error otherwise). Flat-K
 always uses the reference library.
 """
