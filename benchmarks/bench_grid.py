@@ -91,7 +91,9 @@ def main():
         stages.setdefault(stage.split()[0], fraction)
 
     algorithms = tuple(args.algorithms.split(","))
-    config = GridConfig(ks=ks, algorithms=algorithms, reduction=reduction,
+    # label, vector and joint (the synthetic joint vector); the cca method needs its own space
+    config = GridConfig(methods=("label", "vector", "joint"), ks=ks, algorithms=algorithms,
+                        reduction=reduction,
                         ami_permutations=20, kmeans_n_init=1,
                         hdbscan_backend=args.hdbscan_backend,
                         hdbscan_min_cluster_size=args.min_cluster_size)
