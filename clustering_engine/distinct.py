@@ -76,7 +76,14 @@ def cluster_distinct(X: np.ndarray, config: ClusterConfig, k: int | None = None)
         return Clustering(np.zeros(rows.n_rows, dtype=np.int32), 0.0, dict(config.params()),
                           note or f"{n} distinct point(s): one cluster")
     weight = rows.counts.astype(np.float64) if config.algorithm == "kmeans" else None
-    result = cluster(np.ascontiguousarray(X[rows.first]), config, k, sample_weight=weight)
+    try:
+        result = cluster(np.ascontiguousarray(X[rows.first]), config, k, sample_weight=weight)
+    except IndexError:
+        if config.algorithm != "hdbscan_flat":
+            raise
+        # hdbscan.flat fails when the tree of a few distinct points never splits
+        return Clustering(np.zeros(rows.n_rows, dtype=np.int32), 0.0, dict(config.params()),
+                          f"HDBSCAN found no split among {n} distinct points: one cluster")
     result.labels = result.labels[rows.index]
     result.params["multiplicity"] = (KMEANS_MULTIPLICITY if weight is not None
                                      else HDBSCAN_MULTIPLICITY)
