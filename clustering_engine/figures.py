@@ -200,8 +200,21 @@ def _cooc_parts(cooc):
     return matrix, rows, cols
 
 
-def plot_cooccurrence_heatmap(cooc, ami_value: float | None) -> Figure:
-    """Permuted text x image co-occurrence proportions; AMI in the title.
+def heatmap_title(ami_value: float | None, k_text: int | None, k_image: int | None,
+                  normalisation: str | None) -> str:
+    """"Text x image co-occurrence at K_t x K_i = 6 x 6 / AMI = 0.115 (max normalisation)"."""
+    grid = (f" at K_t \u00d7 K_i = {k_text} \u00d7 {k_image}"
+            if k_text is not None and k_image is not None else "")
+    ami_text = "n/a" if ami_value is None else f"{ami_value:.3f}"
+    norm = f" ({normalisation} normalisation)" if normalisation else ""
+    return f"Text \u00d7 image co-occurrence{grid}\nAMI = {ami_text}{norm}"
+
+
+def plot_cooccurrence_heatmap(cooc, ami_value: float | None, k_text: int | None = None,
+                              k_image: int | None = None,
+                              normalisation: str | None = None) -> Figure:
+    """Permuted text x image co-occurrence proportions; the title names the K_t x K_i grid
+    point shown and its AMI with the normalisation, so it can be read beside the AMI table.
 
     ``cooc``: ``metrics.Cooccurrence`` or its ``to_dict()``.
     """
@@ -217,8 +230,7 @@ def plot_cooccurrence_heatmap(cooc, ami_value: float | None) -> Figure:
         ax.set_yticks(range(len(rows)), [str(r) for r in rows])
         ax.set_xlabel("Image cluster (Hungarian order)")
         ax.set_ylabel("Text cluster")
-        ami_text = "n/a" if ami_value is None else f"{ami_value:.3f}"
-        ax.set_title(f"Text \u00d7 image co-occurrence (AMI = {ami_text})")
+        ax.set_title(heatmap_title(ami_value, k_text, k_image, normalisation))
         if max(matrix.shape) <= 12:   # cell labels stay readable only on small grids
             top = matrix.max() if matrix.size else 0.0
             for (r, c), value in np.ndenumerate(matrix):

@@ -74,8 +74,10 @@ def make_figures(out: Path, manifest: dict, pairs: pd.DataFrame, result: GridRes
         keep("data_loss", figures.plot_data_loss(curves))
 
     if drawn.cooccurrence is not None:
-        keep("cooccurrence_heatmap", figures.plot_cooccurrence_heatmap(drawn.cooccurrence,
-                                                                        drawn.ami))
+        shown = manifest.get("cooccurrence_heatmap") or {}
+        keep("cooccurrence_heatmap", figures.plot_cooccurrence_heatmap(
+            drawn.cooccurrence, drawn.ami, shown.get("k_text"), shown.get("k_image"),
+            (manifest.get("ami") or {}).get("normalisation")))
 
     text_of = dict(zip(pairs["pair_id"], pairs["text"]))
     image_of = dict(zip(pairs["pair_id"], pairs["image_path"]))

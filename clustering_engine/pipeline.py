@@ -310,8 +310,20 @@ def build_manifest(data_path, images_root, config: EngineConfig, table, pairs, e
                                       "hdbscan": HDBSCAN_MULTIPLICITY}},
         "reductions": result.reductions,
         "ami_diagnostic": result.ami_diagnostic,
+        "cooccurrence_heatmap": _heatmap_entry(result),
         "k_selection": result.k_selection,
         "solutions": [s.summary() for s in result.solutions],
         "modality_solutions": [s.summary() for s in result.modality_solutions],
         "timings": {k: round(v, 3) for k, v in timings.items()},
     }
+
+
+def _heatmap_entry(result) -> dict | None:
+    """The label-level solution the co-occurrence heatmap shows: its K_t x K_i and AMI (same
+    normalisation as the AMI table), so the figure and the AMI card can be read together."""
+    drawn = result.figure_metrics
+    if drawn is None or drawn.heatmap_solution is None:
+        return None
+    shown = next(s for s in result.solutions if s.id == drawn.heatmap_solution)
+    return {"solution": shown.id, "algorithm": shown.algorithm, "k_text": shown.k_text,
+            "k_image": shown.k_image, "ami": drawn.ami}

@@ -20,6 +20,8 @@ from .services.run_config import RunConfigError
 from .services.runs import RunStateError, request_cancel, resume_run, start_run
 
 CLUSTERS_PER_PAGE = 24
+MATCHES_PER_CLUSTER = 5    # matching posts shown under each cluster of a search
+MATCHES_PER_PAGE = 50      # one cluster's matching posts, page by page
 
 
 def _project(request, pk):
@@ -203,9 +205,13 @@ def run_dashboard(request, pk):
     solutions = list(run.solutions.all())
     for solution in solutions:
         solution.is_chosen = solution.solution_id in chosen
+    figures = run_queries.figures(run)
+    previews = run_queries.gallery_previews(run, solutions)
+    for figure in figures:
+        figure["gallery"] = previews.get(figure["name"])
     return render(request, "projects/run_dashboard.html", {
         "run": run, "project": run.project, "ami": run_queries.ami_card(run),
-        "figures": run_queries.figures(run), "k_selection": run_queries.k_selection_rows(run),
+        "figures": figures, "k_selection": run_queries.k_selection_rows(run),
         "k_table": run_queries.k_table(run),
         "space_matrix": run_queries.space_matrix(
             run, [s for s in solutions if s.kind == Solution.Kind.COMBINED]),
@@ -226,6 +232,11 @@ def run_figure(request, pk, filename):
     return response
 
 
+def _cluster_label(value) -> int | None:
+    value = str(value or "")   # labels start at 0; a bad one matches nothing
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None
+
+
 @login_required
 def solution_gallery(request, pk):
     solution = access.get_visible_or_404(
@@ -234,17 +245,30 @@ def solution_gallery(request, pk):
     query = request.GET.get("q", "").strip()
     clusters = solution.clusters.all()
     matches = {}
+    # One cluster's matching posts page by page ("all N matching" link), else a few per cluster.
+    only = _cluster_label(request.GET.get("cluster")) if query else None
     if query:
         # Every pair's text (from the run's files) plus the clusters' top terms (database).
-        matches = run_queries.clusters_matching_text(solution, query)
+        matches = run_queries.rows_matching_text(solution, query)
         clusters = clusters.filter(Q(label__in=list(matches))
                                    | Q(search_text__contains=query.lower()))
-    page = Paginator(clusters, CLUSTERS_PER_PAGE).get_page(request.GET.get("page"))
+        if only is not None:
+            clusters = clusters.filter(label=only)
+    page = Paginator(clusters, CLUSTERS_PER_PAGE).get_page(
+        None if only is not None else request.GET.get("page"))
+    posts_page = None
     for cluster in page:
-        cluster.n_matches = matches.get(cluster.label, 0)
+        rows = matches[cluster.label].tolist() if cluster.label in matches else []
+        cluster.n_matches = len(rows)
+        if only is not None:
+            posts_page = Paginator(rows, MATCHES_PER_PAGE).get_page(request.GET.get("page"))
+            rows = posts_page.object_list
+        cluster.matching = run_queries.matching_posts(solution, rows[:MATCHES_PER_CLUSTER]
+                                                      if only is None else rows)
     return render(request, "projects/gallery.html", {
         "solution": solution, "run": solution.run, "project": solution.run.project,
-        "dataset": solution.run.dataset, "page": page, "query": query})
+        "dataset": solution.run.dataset, "page": page, "query": query, "only": only,
+        "posts_page": posts_page})
 
 
 @login_required

@@ -36,6 +36,26 @@ FIGURE_TITLES = {
 # Charts come in FIGURE_FORMATS, galleries as one JPEG; a page shows PNG, else JPEG, else SVG.
 FILE_FORMATS = (*FIGURE_FORMATS, GALLERY_FORMAT)
 PREVIEW_FORMATS = ("png", GALLERY_FORMAT, "svg")
+GALLERY_PREVIEW_CLUSTERS = 10   # as many as the engine's gallery figure draws
+
+
+def heatmap_shown(run: EngineRun) -> dict | None:
+    """The K_t × K_i the co-occurrence heatmap shows, its AMI and normalisation (manifest;
+    None for runs stored before the engine recorded it)."""
+    shown = run.manifest.get("cooccurrence_heatmap")
+    if not shown:
+        return None
+    return {**shown, "normalisation": (run.manifest.get("ami") or {}).get("normalisation")}
+
+
+def _heatmap_title(run: EngineRun) -> str:
+    title = FIGURE_TITLES["cooccurrence_heatmap"]
+    shown = heatmap_shown(run)
+    if shown is None:
+        return title
+    ami = "n/a" if shown.get("ami") is None else f"{shown['ami']:.3f}"
+    return (f"{title} at K_t × K_i = {shown['k_text']} × {shown['k_image']} "
+            f"({shown['solution']}): AMI = {ami}, {shown['normalisation']} normalisation")
 
 
 def figures(run: EngineRun) -> list[dict]:
@@ -49,10 +69,25 @@ def figures(run: EngineRun) -> list[dict]:
                 found[path.stem].add(suffix)
     order = list(FIGURE_TITLES)
     names = sorted(found, key=lambda n: (order.index(n) if n in order else len(order), n))
-    return [{"name": n, "title": FIGURE_TITLES.get(n, n.replace("_", " ").capitalize()),
+    titles = {**FIGURE_TITLES, "cooccurrence_heatmap": _heatmap_title(run)}
+    return [{"name": n, "title": titles.get(n, n.replace("_", " ").capitalize()),
              "formats": [f for f in FILE_FORMATS if f in found[n]],
              "preview": next(f for f in PREVIEW_FORMATS if f in found[n])}
             for n in names if found[n] & set(PREVIEW_FORMATS)]
+
+
+def gallery_previews(run: EngineRun, solutions: list[Solution]) -> dict[str, dict]:
+    """{gallery figure name: the chosen solution it draws and its largest clusters}, for the
+    dashboard to show each gallery as HTML (thumbnails with captions): the JPEG is drawn for
+    print and is unreadable at a dashboard's width, so there it is a full-size link."""
+    by_id = {s.solution_id: s for s in solutions}
+    out = {}
+    for method, sid in chosen_solutions(run.manifest.get("k_selection") or {}).items():
+        if sid in by_id:
+            out[f"gallery_{method}"] = {
+                "solution": by_id[sid],
+                "clusters": list(by_id[sid].clusters.all()[:GALLERY_PREVIEW_CLUSTERS])}
+    return out
 
 
 def figure_file(run: EngineRun, filename: str) -> Path | None:
@@ -70,7 +105,8 @@ def ami_card(run: EngineRun) -> dict | None:
         return None
     kmeans = [r for r in rows if r.get("algorithm") == "kmeans" and r.get("k_text")] or rows
     headline = min(kmeans, key=lambda r: abs((r.get("k_text") or 0) * (r.get("k_image") or 0) - 25))
-    return {"headline": headline, "rows": rows, "about": run.manifest.get("ami") or {}}
+    return {"headline": headline, "rows": rows, "about": run.manifest.get("ami") or {},
+            "heatmap": heatmap_shown(run)}
 
 
 def k_selection_rows(run: EngineRun) -> list[dict]:
@@ -140,7 +176,12 @@ def cross_tabulation(a: Solution, b: Solution, max_clusters: int = 40) -> dict:
 
 
 def clusters_matching_text(solution: Solution, query: str) -> dict[int, int]:
-    """{cluster label: number of its pairs whose text contains ``query``} (case-insensitive).
+    """{cluster label: number of its pairs whose text contains ``query``} (case-insensitive)."""
+    return {label: len(rows) for label, rows in rows_matching_text(solution, query).items()}
+
+
+def rows_matching_text(solution: Solution, query: str) -> dict[int, np.ndarray]:
+    """{cluster label: rows (pairs.parquet order) of its pairs whose text contains ``query``}.
 
     Searches every pair, not only representatives, through the run's search index
     (services/search_index.py: built once per run, never a scan of pairs.parquet per request),
@@ -154,5 +195,12 @@ def clusters_matching_text(solution: Solution, query: str) -> dict[int, int]:
     out = Path(solution.run.output_dir)
     labels = pq.read_table(out / "labels.parquet", columns=[solution.solution_id])
     labels = labels[solution.solution_id].to_numpy()[rows]
-    values, counts = np.unique(labels[labels >= 0], return_counts=True)
-    return {int(v): int(c) for v, c in zip(values, counts)}
+    return {int(label): rows[labels == label] for label in np.unique(labels[labels >= 0])}
+
+
+def matching_posts(solution: Solution, rows) -> list[dict]:
+    """The posts at ``rows`` (text as written, dataset-relative image path), in that order."""
+    from .search_index import posts
+
+    found = posts(solution.run, rows)
+    return [found[int(r)] for r in rows if int(r) in found]

@@ -14,8 +14,10 @@ the query). Two tables:
   is exactly "the text contains the query", from the index alone (~40 ms for a word found in
   99,000 of 336,921 texts). ``LIKE``/``GLOB`` are not used: a contentless table cannot check
   them, and FTS5 does not use its index for ``LIKE ... ESCAPE``.
-* ``docs(id, text)``: the lower-cased texts, for one- and two-character queries (a
-  two-character Chinese word is common), which have no trigram: ``instr()`` over every text.
+* ``docs(id, text, original, image)``: the lower-cased texts, for one- and two-character
+  queries (a two-character Chinese word is common), which have no trigram: ``instr()`` over
+  every text; with each post's text as written and its image path, so the gallery shows the
+  matching posts by row id without reading pairs.parquet.
 
 The fingerprint hashes the output folder and pairs.parquet's size and mtime, so a re-stored run
 gets a fresh index and never reads a stale one. The index is built when a run's outputs are
@@ -39,11 +41,12 @@ from django.conf import settings
 
 log = logging.getLogger(__name__)
 BATCH_ROWS = 50_000
+INDEX_FORMAT = "2"   # part of the file name: an index of an older layout is rebuilt
 
 
 def _fingerprint(output_dir: Path) -> str:
     stat = (output_dir / "pairs.parquet").stat()
-    text = f"{output_dir.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    text = f"{output_dir.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{INDEX_FORMAT}"
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -65,15 +68,19 @@ def build_index(run) -> Path:
             db.execute("PRAGMA synchronous=OFF")
             db.execute("CREATE VIRTUAL TABLE texts USING fts5(text, tokenize='trigram', "
                        "content='')")
-            db.execute("CREATE TABLE docs(id INTEGER PRIMARY KEY, text TEXT NOT NULL)")
+            db.execute("CREATE TABLE docs(id INTEGER PRIMARY KEY, text TEXT NOT NULL, "
+                       "original TEXT NOT NULL, image TEXT NOT NULL)")
             row = 0
             for batch in pq.ParquetFile(out / "pairs.parquet").iter_batches(
-                    batch_size=BATCH_ROWS, columns=["text"]):
-                texts = [(row + i, (t or "").lower())
-                         for i, t in enumerate(batch.column(0).to_pylist())]
-                db.executemany("INSERT INTO texts(rowid, text) VALUES (?, ?)", texts)
-                db.executemany("INSERT INTO docs(id, text) VALUES (?, ?)", texts)
-                row += len(texts)
+                    batch_size=BATCH_ROWS, columns=["text", "image"]):
+                posts = [(row + i, (t or "").lower(), t or "", im or "")
+                         for i, (t, im) in enumerate(zip(batch.column(0).to_pylist(),
+                                                         batch.column(1).to_pylist()))]
+                db.executemany("INSERT INTO texts(rowid, text) VALUES (?, ?)",
+                               [p[:2] for p in posts])
+                db.executemany("INSERT INTO docs(id, text, original, image) VALUES (?, ?, ?, ?)",
+                               posts)
+                row += len(posts)
             db.execute("INSERT INTO texts(texts) VALUES ('optimize')")
             db.commit()
         finally:
@@ -97,11 +104,28 @@ def build_index_quietly(run) -> None:
         log.exception("search index for run %s not built", run.pk)
 
 
+def _ready_index(run) -> Path:
+    path = index_path(run)
+    return path if path.exists() else build_index(run)
+
+
+def posts(run, rows) -> dict[int, dict]:
+    """{row: {"text": as written, "image": dataset-relative path}} for the given rows."""
+    rows = [int(r) for r in rows]
+    if not rows:
+        return {}
+    db = sqlite3.connect(f"file:{_ready_index(run)}?mode=ro", uri=True)
+    try:
+        marks = ",".join("?" * len(rows))
+        return {r[0]: {"text": r[1], "image": r[2]} for r in db.execute(
+            f"SELECT id, original, image FROM docs WHERE id IN ({marks})", rows)}
+    finally:
+        db.close()
+
+
 def matching_rows(run, query: str) -> np.ndarray:
     """Rows (in pairs.parquet order) whose text contains ``query``, case-insensitively."""
-    path = index_path(run)
-    if not path.exists():
-        path = build_index(run)
+    path = _ready_index(run)
     needle = query.lower()
     if len(needle) >= 3:  # an FTS5 string: the phrase of the query's trigrams
         sql = "SELECT rowid FROM texts WHERE texts MATCH ?"

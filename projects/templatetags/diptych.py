@@ -1,6 +1,22 @@
+import re
+
 from django import template
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
 register = template.Library()
+
+
+@register.filter
+def highlight(text, query):
+    """The text escaped, then each case-insensitive occurrence of ``query`` in <mark>."""
+    text = str(text or "")
+    if not query:
+        return escape(text)
+    parts = re.split(f"({re.escape(str(query))})", text, flags=re.IGNORECASE)
+    # re.split with one group: odd positions are the matches.
+    return mark_safe("".join(f"<mark>{escape(p)}</mark>" if i % 2 else str(escape(p))
+                             for i, p in enumerate(parts)))
 
 
 @register.filter
