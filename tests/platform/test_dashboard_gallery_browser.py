@@ -132,3 +132,30 @@ def test_dashboard_heatmap_search_posts_and_html_gallery(users, stored_run, live
     assert page.locator(".matching-posts li.post").count() == min(n, 50)
     assert f"of {n}" in page.locator(".matching-posts h3").inner_text()
     shoot(page, folder, "one-cluster-all-matches")
+
+
+def test_card_and_heatmap_name_different_grid_points_and_older_runs_say_less(client, users,
+                                                                             stored_run):
+    client.force_login(users["pi"])
+    url = f"/runs/{stored_run.pk}/dashboard/"
+    manifest = stored_run.manifest
+    card_row = min((r for r in manifest["ami_diagnostic"] if r["algorithm"] == "kmeans"),
+                   key=lambda r: abs(r["k_text"] * r["k_image"] - 25))
+    other = next(r for r in manifest["ami_diagnostic"]
+                 if (r["k_text"], r["k_image"]) != (card_row["k_text"], card_row["k_image"]))
+    manifest["cooccurrence_heatmap"] = {
+        "solution": f"label-kmeans-k{other['k_text'] * other['k_image']}", "algorithm": "kmeans",
+        "k_text": other["k_text"], "k_image": other["k_image"], "ami": other["ami"]}
+    stored_run.save(update_fields=["manifest"])
+    page = client.get(url).content.decode()
+    card = f"This card: K_t × K_i = {card_row['k_text']} × {card_row['k_image']}"
+    heatmap = (f"heatmap under Figures shows K_t × K_i = {other['k_text']} × "
+               f"{other['k_image']}")
+    assert card in page and heatmap in page and f"AMI = {other['ami']:.3f}" in page
+    assert (f"at K_t × K_i = {other['k_text']} × {other['k_image']}" in page)   # caption
+
+    del manifest["cooccurrence_heatmap"]   # a run stored before the engine recorded it
+    stored_run.save(update_fields=["manifest"])
+    page = client.get(url).content.decode()
+    assert card in page and "heatmap under Figures" not in page
+    assert "Permuted co-occurrence heatmap (text × image labels)" in page
