@@ -19,7 +19,7 @@ def test_pi_creates_a_coder_account_and_adds_an_existing_user(client, users, pro
     client.post(url, {"username": "outsider", "role": "viewer"})
     assert Membership.objects.get(project=project, user=users["outsider"]).role == "viewer"
     page = client.post(url, {"username": "ghost", "role": "coder"}).content.decode()
-    assert "give a password" in page
+    assert "give it a password" in page
 
 
 @pytest.mark.parametrize("role", ["viewer", "coder", "outsider"])
@@ -40,8 +40,13 @@ def test_project_pages_by_role(client, users, project, dataset):
     assert project.name not in client.get("/").content.decode()
 
 
-def test_creating_a_project_makes_the_creator_its_pi(client, users):
+def test_creating_a_project_makes_the_creator_its_pi(client, users, settings):
+    from django.contrib.auth.models import Group
+
     client.force_login(users["outsider"])
+    client.post("/", {"name": "Weibo floods", "description": ""})
+    assert not Project.objects.filter(name="Weibo floods").exists()
+    users["outsider"].groups.add(Group.objects.get_or_create(name=settings.DIPTYCH_PI_GROUP)[0])
     response = client.post("/", {"name": "Weibo floods", "description": ""})
     project = Project.objects.get(name="Weibo floods")
     assert response["Location"] == f"/projects/{project.pk}/"
