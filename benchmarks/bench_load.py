@@ -8,7 +8,7 @@ against PostgreSQL; then checks that no label was lost or duplicated and prints 
 The database (created if missing, emptied by migrate + flush) gets one project, a finished run
 made directly (synthetic labels.parquet/pairs.parquet: 14 clusters x 10 posts), one validation
 round where every coder codes every cluster, and one API token per coder. Each coder is a thread
-with its own keep-alive connection; it saves M distinct (post, pass) labels with base_version 0,
+with its own keep-alive connection; it saves M distinct first-pass labels with base_version 0,
 retrying (idempotent PUT) on a connection error. Bounded: every request has a timeout and the
 whole load a deadline. ``tests/scale/test_load.py`` runs a small version of the same code.
 """
@@ -35,6 +35,7 @@ from annotation.passes import PASS_VALUES as PASSES  # noqa: E402
 from benchmarks.measure import percentile  # noqa: E402
 
 N_CLUSTERS, POSTS_PER_CLUSTER = 14, 10
+FIRST_PASS = PASSES[0]
 THEMES_PER_PASS = 6
 
 
@@ -84,8 +85,9 @@ def make_round(n_coders: int, workdir: Path):
                                     calibration_clusters=0,
                                     overlap=ValidationRound.Overlap.FULL,
                                     coders=[c for c, _ in coders])
-    themes = {p: [get_or_create_theme(project, p, f"{p} theme {j}", pi).pk
-                  for j in range(THEMES_PER_PASS)] for p in PASSES}
+    # Coders code independently (each sees only their own themes), so each gets a codebook.
+    themes = {coder.pk: [get_or_create_theme(project, FIRST_PASS, f"{coder.username} theme {j}", coder).pk
+                         for j in range(THEMES_PER_PASS)] for coder, _ in coders}
     return validation_round, coders, themes
 
 
@@ -158,8 +160,12 @@ def coder_session(port: int, token: str, labels: list[tuple[str, str, int]], res
 
 def run_load(port: int, coders, posts: list[str], themes: dict, labels_per_coder: int,
              max_seconds: float, seed: int = 0) -> tuple[list[CoderResult], float]:
-    """Every coder saves ``labels_per_coder`` distinct (post, pass) labels, all at once."""
-    items = [(post, p) for post in posts for p in PASSES]
+    """Every coder saves ``labels_per_coder`` distinct first-pass labels, all at once.
+
+    Only the first pass: the server refuses a later pass of a cluster before its earlier
+    passes are complete, and concurrency is the same in every pass.
+    """
+    items = [(post, FIRST_PASS) for post in posts]
     if labels_per_coder > len(items):
         raise ValueError(f"only {len(items)} (post, pass) items per coder")
     rng = random.Random(seed)
@@ -169,7 +175,7 @@ def run_load(port: int, coders, posts: list[str], themes: dict, labels_per_coder
     threads = []
     for (coder, token), result in zip(coders, results):
         chosen = rng.sample(items, labels_per_coder)
-        labels = [(post, p, rng.choice(themes[p])) for post, p in chosen]
+        labels = [(post, p, rng.choice(themes[coder.pk])) for post, p in chosen]
         thread = threading.Thread(target=coder_session, daemon=True,
                                   args=(port, token, labels, result, start, deadline))
         thread.start()
