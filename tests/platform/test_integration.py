@@ -1,5 +1,6 @@
 """Integration against the PostgreSQL and Redis on this machine with a real Celery worker
 process: upload -> run (small real engine config) -> Solution + ClusterSummary rows -> pages."""
+import json
 import os
 import subprocess
 import sys
@@ -120,7 +121,12 @@ def test_upload_run_and_dashboards_with_a_real_worker(client, users, project, sm
     run = _wait_for(run.pk, worker, log_path)
     assert run.status == RunStatus.SUCCEEDED, f"{run.error_message}\n{run.log[-3000:]}"
     assert run.progress == 1.0 and "reduce" in run.log
-    assert Solution.objects.filter(run=run, kind="combined").count() == 6
+    # Every solution the run wrote is stored, and every requested method x K is among them.
+    manifest = json.loads(Path(run.output_dir, "manifest.json").read_text())
+    written = {s["id"] for s in manifest["solutions"]}
+    assert set(Solution.objects.filter(run=run, kind="combined")
+               .values_list("solution_id", flat=True)) == written
+    assert {f"{m}-kmeans-k{k}" for m in options["methods"] for k in options["ks"]} <= written
     assert ClusterSummary.objects.filter(solution__run=run).count() > 0
     assert Path(run.output_dir, "labels.parquet").exists()
     assert str(django_settings.MEDIA_ROOT) in run.output_dir
