@@ -18,6 +18,21 @@ pytestmark = [
 ]
 
 
+def assert_images_load(page, selector):
+    """Every image under ``selector`` loads. They are lazy (loading="lazy"), so each is scrolled
+    into view first: Chromium fetches an off-screen lazy image only when it nears the viewport."""
+    images = page.locator(selector)
+    assert images.count() > 0, f"no {selector} on {page.url}"
+    for i in range(images.count()):
+        image = images.nth(i)
+        image.scroll_into_view_if_needed()
+        try:
+            page.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                                   arg=image.element_handle(), timeout=15_000)
+        except Exception:
+            pytest.fail(f"{selector} #{i} did not load: {image.get_attribute('src')}")
+
+
 @pytest.fixture
 def browser_page(live_server, settings):
     sync_api = pytest.importorskip("playwright.sync_api")
@@ -149,14 +164,12 @@ def test_pi_uploads_runs_and_reads_the_dashboards(users, project, small_dataset_
 
     page.click("#run-dashboard-link a")
     assert "AMI =" in page.inner_text("#ami-card")
-    page.wait_for_function("[...document.querySelectorAll('.figures img')]"
-                           ".every(img => img.complete && img.naturalWidth > 0)")
+    assert_images_load(page, ".figures img")
     shot(page, "06-dashboard")
 
     page.click("#solutions tbody tr:first-child >> text=Gallery")
     page.wait_for_selector(".cluster")
-    page.wait_for_function("[...document.querySelectorAll('.thumbs img')]"
-                           ".every(img => img.complete && img.naturalWidth > 0)")
+    assert_images_load(page, ".thumbs img")
     shot(page, "07-gallery")
     first_word = page.inner_text(".cluster .texts li").split()[0]
     page.fill("input[name=q]", first_word)
