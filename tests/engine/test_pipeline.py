@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from clustering_engine.cli import main as cli_main
+from clustering_engine.spec import DEFAULT_METHODS
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "data" / "mediaeval2016_vmu"
@@ -150,7 +151,8 @@ def test_k_larger_than_the_data_is_a_clear_error(tmp_path, capsys):
 @pytest.mark.slow
 def test_full_mediaeval_run_with_default_models_and_grid(tmp_path):
     """The issue's acceptance run: all 1,776 pairs, default offline models, default K grid,
-    K-Means and HDBSCAN, three methods (joint through the offline rcca space)."""
+    K-Means and HDBSCAN, the default offline methods (text, image, label, vector and cca; no
+    joint embedding without CLIP weights)."""
     out = tmp_path / "out"
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     result = subprocess.run(
@@ -162,9 +164,10 @@ def test_full_mediaeval_run_with_default_models_and_grid(tmp_path):
     assert manifest["data"]["n_pairs_clustered"] >= 1700
     grid = (9, 16, 25, 36, 49, 64, 81, 100)
     ids = {s["id"] for s in manifest["solutions"]}
-    expected = {f"{m}-kmeans-k{k}" for m in ("label", "vector", "joint") for k in grid}
-    expected |= {f"{m}-hdbscan" for m in ("label", "vector", "joint")}
+    expected = {f"{m}-kmeans-k{k}" for m in DEFAULT_METHODS for k in grid}
+    expected |= {f"{m}-hdbscan" for m in DEFAULT_METHODS}
     assert expected <= ids
+    assert not any(i.startswith("joint-") for i in ids)
     assert manifest["reductions"]["vector"]["method"] == "umap"
     assert manifest["reductions"]["vector"]["n_components"] == 50
     for s in manifest["solutions"]:
