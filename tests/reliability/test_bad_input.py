@@ -200,11 +200,14 @@ def test_every_text_identical_gives_no_nan_anywhere(degenerate_run):
     for space in (out / "spaces").glob("*.npy"):
         assert np.isfinite(np.load(space)).all(), space.name
     ids = {s["id"]: s for s in manifest["solutions"]}
-    # The rcca joint space collapses with one text: K-means says so instead of a silent K=1.
-    assert "K-means found only 1 distinct cluster" in ids["joint-kmeans-k2"]["note"]
-    # HDBSCAN on the identical-text spaces labels everything noise, with the message.
-    assert "every pair as noise" in ids["joint-hdbscan"]["note"]
-    assert ids["joint-hdbscan"]["metrics"]["s_dbw_common"] is None
+    # The CCA space learned from the pairs collapses with one text to one distinct point: the
+    # solution says so instead of a silent K=1.
+    assert "only 1 distinct point(s) for K=2: clustered with K=1" in ids["cca-kmeans-k2"]["note"]
+    # HDBSCAN clusters distinct points: one distinct point is one cluster, with the message
+    # (identical inputs share a label), and S_Dbw of a single cluster is left undefined.
+    assert "1 distinct point(s): one cluster" in ids["cca-hdbscan"]["note"]
+    assert (labels["cca-hdbscan"] == 0).all()
+    assert ids["cca-hdbscan"]["metrics"]["s_dbw_common"] is None
 
 
 def test_html_and_script_in_texts_are_inert_in_report_html(degenerate_run):
