@@ -141,10 +141,13 @@
   function dropOp(id) { writeList(QUEUE_KEY, readList(QUEUE_KEY).filter((o) => o.id !== id)); }
 
   function settle(op, body, conflict) {
-    // Later queued ops for the same label build on the version just acknowledged.
+    // Later queued ops for the same label build on the version just acknowledged; after a
+    // conflict they keep their stale base, so they are refused too instead of overwriting.
     const q = readList(QUEUE_KEY);
-    q.forEach((o) => { if (o.url === op.url) o.base_version = body.version; });
-    writeList(QUEUE_KEY, q);
+    if (!conflict) {
+      q.forEach((o) => { if (o.url === op.url) o.base_version = body.version; });
+      writeList(QUEUE_KEY, q);
+    }
     const item = byUrl.get(op.url);
     if (body.theme) rememberTheme(body.theme, op.theme_name);
     if (!item) return;

@@ -78,10 +78,13 @@
           drop(op.id);
           inFlight = null;
           if (response.ok || response.status === 409) {
-            // Later queued ops for the same label build on the version just acknowledged.
+            // Later queued ops for the same label build on the version just acknowledged; after
+            // a conflict they keep their stale base, so they are refused too, never overwrite.
             const rest = read(KEY);
-            rest.forEach((o) => { if (o.url === op.url) o.base_version = body.version; });
-            write(KEY, rest);
+            if (response.ok) {
+              rest.forEach((o) => { if (o.url === op.url) o.base_version = body.version; });
+              write(KEY, rest);
+            }
             if (opts.onSettled) {
               opts.onSettled(op, body, response.status === 409, rest.some((o) => o.url === op.url));
             }
