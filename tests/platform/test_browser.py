@@ -38,6 +38,7 @@ def browser_page(live_server, settings):
     sync_api = pytest.importorskip("playwright.sync_api")
     # Playwright's sync API runs an event loop in this thread; the ORM calls of the test
     # itself are still synchronous, so Django's async-safety guard does not apply.
+    unsafe_before = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     settings.DIPTYCH_RUNS_IN_THREAD = True  # the run executes beside the live server
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -51,7 +52,11 @@ def browser_page(live_server, settings):
             yield page
         finally:
             browser.close()
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+            # Put back what was there: other browser modules set it for their whole run.
+            if unsafe_before is None:
+                os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+            else:
+                os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = unsafe_before
             # Keep-alive request threads close their database connections when the browser
             # hangs up; wait for them so the test database can be dropped.
             for thread in threading.enumerate():
