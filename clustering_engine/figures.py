@@ -88,6 +88,13 @@ def _points(series) -> tuple[list, list]:
 def plot_sdbw_vs_k(results: Mapping[str, Sequence[tuple[int, float | None]]],
                    space_label: str) -> Figure:
     """S_Dbw against K, one line per method; ``space_label`` names the scoring space."""
+    return _lines_by_k(results, f"S_Dbw ({space_label})",
+                       f"S_Dbw by K \u2014 scored in {space_label}\n(lower is better)")
+
+
+def _lines_by_k(results: Mapping[str, Sequence[tuple[int, float | None]]], ylabel: str,
+                title: str) -> Figure:
+    """One line per method of a value against K."""
     with _paper_style():
         fig = Figure(figsize=(6.4, 4.2), layout="constrained")
         ax = fig.add_subplot()
@@ -95,8 +102,8 @@ def plot_sdbw_vs_k(results: Mapping[str, Sequence[tuple[int, float | None]]],
             xs, ys = _points(series)
             ax.plot(xs, ys, marker="o", label=str(method))
         ax.set_xlabel("Number of clusters K")
-        ax.set_ylabel(f"S_Dbw ({space_label})")
-        ax.set_title(f"S_Dbw by K \u2014 scored in {space_label}\n(lower is better)")
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
         ax.grid(alpha=0.3)
         if results:
             ax.legend(title="Method", frameon=False)
@@ -146,19 +153,8 @@ def plot_truth_ami(results: Mapping[str, Sequence[tuple[int, float | None]]],
                    column: str) -> Figure:
     """AMI against the known groupings ``column`` by K, one line per method (the paper's
     Eq. (1), noise left out; higher = closer to the known groups)."""
-    with _paper_style():
-        fig = Figure(figsize=(6.4, 4.2), layout="constrained")
-        ax = fig.add_subplot()
-        for method, series in results.items():
-            xs, ys = _points(series)
-            ax.plot(xs, ys, marker="o", label=str(method))
-        ax.set_xlabel("Number of clusters K")
-        ax.set_ylabel(f"AMI with '{column}'")
-        ax.set_title(f"Agreement with the known groupings '{column}'\n(AMI, higher is closer)")
-        ax.grid(alpha=0.3)
-        if results:
-            ax.legend(title="Method", frameon=False)
-    return fig
+    return _lines_by_k(results, f"AMI with '{column}'",
+                       f"Agreement with the known groupings '{column}'\n(AMI, higher is closer)")
 
 
 def plot_data_loss(curves: Mapping[str, Sequence[float]], mark_k: int | None = None
