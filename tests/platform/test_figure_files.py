@@ -11,7 +11,7 @@ def test_galleries_are_listed_as_jpeg_and_charts_keep_their_formats(tmp_path):
     for name in ("data_loss.png", "data_loss.svg", "data_loss.pdf", "gallery_vector.jpg",
                  "notes.txt", "gallery_vector.exe"):
         (folder / name).write_bytes(b"x" * 10)
-    run = SimpleNamespace(output_dir=str(tmp_path))
+    run = SimpleNamespace(output_dir=str(tmp_path), manifest={})
     listed = {f["name"]: f for f in run_queries.figures(run)}
     assert set(listed) == {"data_loss", "gallery_vector"}
     assert listed["data_loss"]["formats"] == ["png", "svg", "pdf"]
