@@ -4,9 +4,12 @@
 hard generator (benchmarks/hard_data.py: nearly independent modalities, a long tail, 30% exact
 duplicates, near-duplicates, noise); ``--data easy`` is the older, well-separated one. Runs the
 grid (methods x 8 K x K-Means, plus plain HDBSCAN per method unless ``--algorithms kmeans``)
-through the engine's own ``run_grid`` and prints one table with time and peak memory per step.
+through the engine's own ``run_grid``, then HDBSCAN flat-K at each method's chosen K and the
+stability diagnostic (``--stability-seeds``, the engine's default 5), and prints one table with
+time and peak memory per step.
 
-    python benchmarks/bench_grid.py --pca-first 64                 # paper scale, HDBSCAN included
+    python benchmarks/bench_grid.py --pca-first 64 --hdbscan-fit-sample 20000   # paper scale
+    python benchmarks/bench_grid.py --pca-first 64                 # HDBSCAN fitted on every point
     python benchmarks/bench_grid.py --pca-first 64 --hdbscan-backend fast_hdbscan
     python benchmarks/bench_grid.py --n 50000 --reduction pca --algorithms kmeans
 """
@@ -22,9 +25,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from benchmarks.hard_data import hard_pairs  # noqa: E402
 from benchmarks.measure import machine_load, measured, print_table  # noqa: E402
 from clustering_engine import metrics  # noqa: E402
+from clustering_engine.distinct import cluster_distinct  # noqa: E402
 from clustering_engine.grid import GridConfig, run_grid  # noqa: E402
-from clustering_engine.methods import vector_level_space  # noqa: E402
+from clustering_engine.stability import DEFAULT_STABILITY_SEEDS, stability_diagnostic  # noqa: E402
+from clustering_engine.methods import split_k, vector_level_space  # noqa: E402
 from clustering_engine.reduce import ReductionConfig, reduce  # noqa: E402
+from clustering_engine.spec import chosen_solutions  # noqa: E402
 
 PAPER_PAIRS = 336_921
 
@@ -64,6 +70,11 @@ def main():
     parser.add_argument("--hdbscan-backend", default="hdbscan", choices=("hdbscan", "fast_hdbscan"))
     parser.add_argument("--min-cluster-size", type=int, default=None,
                         help="HDBSCAN (default: the engine's, max(5, n // 200))")
+    parser.add_argument("--hdbscan-fit-sample", type=int, default=None,
+                        help="fit HDBSCAN on this many sampled points, assign the rest")
+    parser.add_argument("--stability-seeds", type=int, default=DEFAULT_STABILITY_SEEDS)
+    parser.add_argument("--skip-one-space", action="store_true",
+                        help="skip the separate one-space reduction row")
     args = parser.parse_args()
     ks = tuple(int(k) for k in args.ks.split(","))
     rows = []
@@ -80,10 +91,10 @@ def main():
     reduction = ReductionConfig(method=args.reduction, n_components=50,
                                 fit_sample=args.fit_sample if args.reduction == "umap" else None,
                                 pca_first=args.pca_first if args.reduction == "umap" else None)
-    # One space reduced on its own, to show the per-space cost.
-    with measured({"step": f"reduce one space (vector, {reduction.key()})"}) as row:
-        reduce(vector_level_space(text, image), reduction)
-    rows.append(row)
+    if not args.skip_one_space:   # one space reduced on its own, to show the per-space cost
+        with measured({"step": f"reduce one space (vector, {reduction.key()})"}) as row:
+            reduce(vector_level_space(text, image), reduction)
+        rows.append(row)
 
     stages = {}
 
@@ -96,12 +107,29 @@ def main():
                         reduction=reduction,
                         ami_permutations=20, kmeans_n_init=1,
                         hdbscan_backend=args.hdbscan_backend,
-                        hdbscan_min_cluster_size=args.min_cluster_size)
+                        hdbscan_min_cluster_size=args.min_cluster_size,
+                        hdbscan_fit_sample=args.hdbscan_fit_sample)
     with measured({"step": f"full grid: {len(ks)} K x {'+'.join(algorithms)} + metrics"}) as row:
         result = run_grid(text, image, joint, config, progress)
     rows.append(row)
     for name, seconds in result.timings.items():
         rows.append({"step": f"  of which {name}", "seconds": seconds})
+    if "hdbscan" in algorithms:
+        flat = config.cluster_config("hdbscan_flat")
+        with measured({"step": "HDBSCAN flat-K at each method's chosen K"}) as row:
+            for method, sid in chosen_solutions(result.k_selection).items():
+                k = next(s.k for s in result.solutions if s.id == sid)
+                # label-level: flat-K on text at K_t and on image at K_i, as its K-Means parts
+                jobs = (zip(("text", "image"), split_k(k)) if method == "label"
+                        else [(method, k)])
+                for space, kk in jobs:
+                    if kk >= 2:
+                        cluster_distinct(result.spaces[space], flat, kk)
+        rows.append(row)
+    if args.stability_seeds:
+        with measured({"step": f"stability: {args.stability_seeds} further K-Means seeds"}) as row:
+            stability_diagnostic(result, config, args.stability_seeds)
+        rows.append(row)
 
     X = result.spaces["vector"]
     labels = next(s.labels for s in result.solutions if s.method == "vector" and s.k == max(ks))

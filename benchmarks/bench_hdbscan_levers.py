@@ -8,11 +8,15 @@ HDBSCAN runs through the engine (``clustering_engine.cluster``) with each backen
 ``hdbscan`` library and ``fast_hdbscan`` (numba). min_cluster_size is the engine's default,
 max(5, n // 200).
 
+``--fit-samples`` adds the reference library fitted on a sample of that many points, the rest
+assigned by ``approximate_predict`` (the engine's ``--hdbscan-fit-sample``).
+
 Quality columns: ARI against the true joint topics (topic rows only; HDBSCAN's noise counts as
-one more group), ARI against the reference (hdbscan library, 50 dims), clusters found and the
-share of pairs left as noise.
+one more group), ARI against the reference (hdbscan library, 50 dims), ARI against the full fit
+of the reference library in the same space, clusters found and the share of pairs left as noise.
 
     python benchmarks/bench_hdbscan_levers.py [--n 50000] [--reduction pca|umap]
+    python benchmarks/bench_hdbscan_levers.py --n 30000 --backends hdbscan --fit-samples 5000,10000
 """
 from __future__ import annotations
 
@@ -37,6 +41,8 @@ def main(argv=None):
     parser.add_argument("--reduction", choices=("pca", "umap"), default="pca")
     parser.add_argument("--fit-sample", type=int, default=10_000)
     parser.add_argument("--backends", default="hdbscan,fast_hdbscan")
+    parser.add_argument("--fit-samples", default="",
+                        help="comma-separated HDBSCAN fit samples to measure (reference library)")
     args = parser.parse_args(argv)
     data = hard_pairs(n=args.n)
     topical = data.truth >= 0
@@ -55,23 +61,34 @@ def main(argv=None):
             cluster(np.random.default_rng(0).standard_normal((500, 5)).astype(np.float32),
                     ClusterConfig("hdbscan", min_cluster_size=10, hdbscan_backend="fast_hdbscan"))
         rows.append(row)
-    reference = None
+    reference, full_fit = None, {}
+    samples = [int(x) for x in args.fit_samples.split(",") if x]
+    mcs = max(5, args.n // 200)   # the full fit's default, so every row uses the same density
     for dims in (50, 5):
-        for backend in args.backends.split(","):
-            with measured({"step": f"HDBSCAN {backend}, {dims} dims"}) as row:
-                labels = cluster(spaces[dims], ClusterConfig("hdbscan",
-                                                             hdbscan_backend=backend)).labels
+        runs = [(backend, None) for backend in args.backends.split(",")]
+        runs += [("hdbscan", size) for size in samples]
+        for backend, size in runs:
+            name = f"HDBSCAN {backend}, {dims} dims" + (f", fit on {size:,}" if size else "")
+            with measured({"step": name}) as row:
+                labels = cluster(spaces[dims], ClusterConfig(
+                    "hdbscan", hdbscan_backend=backend, min_cluster_size=mcs,
+                    fit_sample=size)).labels
             if reference is None:
                 reference = labels
+            if backend == "hdbscan" and size is None:
+                full_fit[dims] = labels
+            same_space = full_fit.get(dims)
             row.update(ari_vs_truth=adjusted_rand_score(data.truth[topical], labels[topical]),
                        ari_vs_reference=adjusted_rand_score(reference, labels),
+                       ari_vs_full_fit=(adjusted_rand_score(same_space, labels)
+                                        if same_space is not None else None),
                        clusters=int(len(np.unique(labels[labels >= 0]))),
                        noise_share=float((labels < 0).mean()))
             rows.append(row)
             print(f"  {row['step']}: {row['seconds']:.0f} s, ARI vs truth {row['ari_vs_truth']:.3f}",
                   flush=True)
     print_table(rows, ["step", "seconds", "peak_rss_gib", "ari_vs_truth", "ari_vs_reference",
-                       "clusters", "noise_share"],
+                       "ari_vs_full_fit", "clusters", "noise_share"],
                 title=f"HDBSCAN levers at {args.n:,} pairs (hard data, vector-level space, "
                       f"{len(np.unique(data.truth[topical]))} true joint topics); "
                       f"{machine_load()} at the end")

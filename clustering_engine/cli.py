@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--hdbscan-backend", choices=spec.HDBSCAN_BACKENDS, default="hdbscan",
                      help="plain HDBSCAN: hdbscan (reference), fast_hdbscan (numba, no --alpha) "
                           "or cuml (GPU, where installed)")
+    run.add_argument("--hdbscan-fit-sample", type=int, default=None,
+                     help="fit HDBSCAN on this many sampled points and assign the rest with "
+                          "approximate_predict (large data sets; reference backend)")
     run.add_argument("--kmeans-n-init", type=int, default=3)
     run.add_argument("--modality-weights", type=_weights, default=(1.0, 1.0))
     run.add_argument("--threshold", type=float, default=0.01, help="marginal-gain threshold")
@@ -115,6 +118,7 @@ def config_from_args(args) -> "EngineConfig":
                       hdbscan_min_cluster_size=args.min_cluster_size,
                       hdbscan_min_samples=args.min_samples, hdbscan_alpha=args.alpha,
                       hdbscan_backend=args.hdbscan_backend,
+                      hdbscan_fit_sample=args.hdbscan_fit_sample,
                       modality_weights=args.modality_weights,
                       marginal_gain_threshold=args.threshold,
                       ami_normalisation=args.ami_normalisation, label_space=args.label_space,

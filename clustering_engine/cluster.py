@@ -13,6 +13,15 @@ speed needs idle cores, it measured slower on 2 busy ones, docs/performance.md; 
 ``reproducible=True``; no ``alpha``) and ``cuml``
 (RAPIDS cuML on a CUDA GPU, where installed; refused with a clear error otherwise). Flat-K
 always uses the reference library.
+
+HDBSCAN's cost grows much faster than linearly with the number of points in 50 dims, so on
+hundreds of thousands of posts ``fit_sample`` (ours, off by default) fits it on a seeded sample
+of the points and assigns the rest with the library's own out-of-sample rule
+(``hdbscan.approximate_predict``, ``flat.approximate_predict_flat``): a point joins the cluster
+its mutual-reachability neighbours in the sample belong to, or noise. An explicit
+``min_cluster_size`` counts points of the whole input and is scaled by the sampled share, so the
+density threshold means the same; the default, max(5, n // 200), is taken over the sample.
+Reference library only. Its agreement with a full fit is measured in docs/performance.md.
 """
 from __future__ import annotations
 
@@ -37,6 +46,7 @@ class ClusterConfig:
     alpha: float = 1.0
     seed: int = 0
     hdbscan_backend: str = "hdbscan"
+    fit_sample: int | None = None   # HDBSCAN: fit on this many sampled points, assign the rest
 
     def __post_init__(self):
         if self.algorithm not in ALGORITHMS:
@@ -50,6 +60,13 @@ class ClusterConfig:
         if self.hdbscan_backend == "fast_hdbscan" and self.alpha != 1.0:
             raise ConfigError("fast_hdbscan has no alpha: use hdbscan_backend='hdbscan' "
                               f"for alpha={self.alpha}")
+        if self.fit_sample is not None:
+            if self.fit_sample < 2:
+                raise ConfigError(f"HDBSCAN fit_sample must be at least 2, got {self.fit_sample}")
+            if self.hdbscan_backend != "hdbscan":
+                raise ConfigError("HDBSCAN fit_sample assigns the unsampled points with the "
+                                  "reference library's approximate_predict: use "
+                                  "hdbscan_backend='hdbscan'")
 
     def params(self) -> dict:
         if self.algorithm == "kmeans":
@@ -58,6 +75,8 @@ class ClusterConfig:
                   "alpha": self.alpha, "seed": self.seed}
         if self.algorithm == "hdbscan" and self.hdbscan_backend != "hdbscan":
             params["backend"] = self.hdbscan_backend
+        if self.fit_sample is not None:
+            params["fit_sample"] = self.fit_sample
         return params
 
 
@@ -93,13 +112,17 @@ def cluster(X: np.ndarray, config: ClusterConfig, k: int | None = None,
             note = (f"K-means found only {found} distinct cluster(s) for K={k}: "
                     "the points are (nearly) identical")
     else:
-        mcs = config.min_cluster_size or max(5, len(X) // 200)
+        rows = _sample_rows(len(X), config)
+        fitted = X if rows is None else X[rows]
+        mcs = _min_cluster_size(len(X), len(fitted), config)
         params["min_cluster_size"] = mcs
+        if rows is not None:
+            params["fit_rows"] = len(rows)
         if config.algorithm == "hdbscan":
-            labels = _hdbscan(X, mcs, config)
+            labels = _hdbscan(X, mcs, config, rows)
         else:
-            check_k(k, len(X))
-            labels, note = _hdbscan_flat(X, k, mcs, config)
+            check_k(k, len(fitted))
+            labels, note = _hdbscan_flat(X, k, mcs, config, rows)
             params["k"] = k
         if (labels >= 0).sum() == 0:
             note = (note + " " if note else "") + (
@@ -123,7 +146,34 @@ def _kmeans(X, k, config, sample_weight=None):
         return model.fit_predict(X, sample_weight=sample_weight)
 
 
-def _hdbscan(X, min_cluster_size, config):
+def _sample_rows(n: int, config: ClusterConfig) -> np.ndarray | None:
+    if not config.fit_sample or config.fit_sample >= n:
+        return None
+    rng = np.random.default_rng(config.seed)
+    return np.sort(rng.choice(n, size=config.fit_sample, replace=False))
+
+
+def _min_cluster_size(n: int, n_fitted: int, config: ClusterConfig) -> int:
+    if config.min_cluster_size is None:
+        return max(5, n_fitted // 200)
+    if n_fitted == n:
+        return config.min_cluster_size
+    return max(5, round(config.min_cluster_size * n_fitted / n))
+
+
+def _assign_rest(X, rows, fitted_labels, predict, chunk: int = 50_000) -> np.ndarray:
+    """Labels for every row of ``X``: the fit's own for the sampled rows, ``predict`` for the
+    rest (in chunks, to bound the neighbour-query memory)."""
+    labels = np.empty(len(X), dtype=np.int64)
+    labels[rows] = fitted_labels
+    rest = np.setdiff1d(np.arange(len(X)), rows, assume_unique=True)
+    for i in range(0, len(rest), chunk):
+        part = rest[i:i + chunk]
+        labels[part] = predict(np.ascontiguousarray(X[part], dtype=np.float64))
+    return labels
+
+
+def _hdbscan(X, min_cluster_size, config, rows=None):
     if config.hdbscan_backend == "cuml":
         from cuml.cluster import HDBSCAN as GpuHDBSCAN
 
@@ -139,18 +189,28 @@ def _hdbscan(X, min_cluster_size, config):
     import hdbscan
 
     model = hdbscan.HDBSCAN(min_cluster_size=min_cluster_size, min_samples=config.min_samples,
-                            alpha=config.alpha, core_dist_n_jobs=1)
-    return model.fit_predict(X.astype(np.float64))
+                            alpha=config.alpha, core_dist_n_jobs=1,
+                            prediction_data=rows is not None)
+    if rows is None:
+        return model.fit_predict(X.astype(np.float64))
+    model.fit(X[rows].astype(np.float64))
+    return _assign_rest(X, rows, model.labels_,
+                        lambda points: hdbscan.approximate_predict(model, points)[0])
 
 
-def _hdbscan_flat(X, k, min_cluster_size, config):
+def _hdbscan_flat(X, k, min_cluster_size, config, rows=None):
     from hdbscan import flat
 
+    fitted = X if rows is None else X[rows]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model = flat.HDBSCAN_flat(X.astype(np.float64), n_clusters=k,
+        model = flat.HDBSCAN_flat(fitted.astype(np.float64), n_clusters=k,
                                   min_cluster_size=min_cluster_size,
                                   min_samples=config.min_samples, alpha=config.alpha,
-                                  core_dist_n_jobs=1)
+                                  core_dist_n_jobs=1, prediction_data=rows is not None)
+        labels = np.asarray(model.labels_)
+        if rows is not None:
+            labels = _assign_rest(X, rows, labels, lambda points: flat.approximate_predict_flat(
+                model, points, n_clusters=k)[0])
     note = "; ".join(str(w.message) for w in caught if "cluster" in str(w.message).lower())
-    return np.asarray(model.labels_), note
+    return labels, note
