@@ -8,7 +8,9 @@ through the engine's own ``run_grid``, then HDBSCAN flat-K at each method's chos
 stability diagnostic (``--stability-seeds``, the engine's default 5), and prints one table with
 time and peak memory per step.
 
-    python benchmarks/bench_grid.py --pca-first 64 --hdbscan-fit-sample 20000   # paper scale
+    python benchmarks/bench_grid.py --pca-first 64 --hdbscan-fit-sample 20000 \
+        --kmeans-fit-sample 50000                                  # paper scale, both levers
+    python benchmarks/bench_grid.py --pca-first 64 --hdbscan-fit-sample 20000   # full K-Means
     python benchmarks/bench_grid.py --pca-first 64                 # HDBSCAN fitted on every point
     python benchmarks/bench_grid.py --pca-first 64 --hdbscan-backend fast_hdbscan
     python benchmarks/bench_grid.py --n 50000 --reduction pca --algorithms kmeans
@@ -72,6 +74,8 @@ def main():
                         help="HDBSCAN (default: the engine's, max(5, n // 200))")
     parser.add_argument("--hdbscan-fit-sample", type=int, default=None,
                         help="fit HDBSCAN on this many sampled points, assign the rest")
+    parser.add_argument("--kmeans-fit-sample", type=int, default=None,
+                        help="fit K-Means on this many sampled points, nearest centre for the rest")
     parser.add_argument("--stability-seeds", type=int, default=DEFAULT_STABILITY_SEEDS)
     parser.add_argument("--skip-one-space", action="store_true",
                         help="skip the separate one-space reduction row")
@@ -108,7 +112,8 @@ def main():
                         ami_permutations=20, kmeans_n_init=1,
                         hdbscan_backend=args.hdbscan_backend,
                         hdbscan_min_cluster_size=args.min_cluster_size,
-                        hdbscan_fit_sample=args.hdbscan_fit_sample)
+                        hdbscan_fit_sample=args.hdbscan_fit_sample,
+                        kmeans_fit_sample=args.kmeans_fit_sample)
     with measured({"step": f"full grid: {len(ks)} K x {'+'.join(algorithms)} + metrics"}) as row:
         result = run_grid(text, image, joint, config, progress)
     rows.append(row)

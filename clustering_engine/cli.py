@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="fit HDBSCAN on this many sampled points and assign the rest with "
                           "approximate_predict (large data sets; reference backend)")
     run.add_argument("--kmeans-n-init", type=int, default=3)
+    run.add_argument("--kmeans-fit-sample", type=int, default=None,
+                     help="fit K-Means on this many sampled points, every point to its nearest "
+                          "centre (large data sets)")
     run.add_argument("--modality-weights", type=_weights, default=(1.0, 1.0))
     run.add_argument("--threshold", type=float, default=0.01, help="marginal-gain threshold")
     run.add_argument("--ami-normalisation", choices=spec.AMI_NORMALISATIONS,
@@ -119,6 +122,7 @@ def config_from_args(args) -> "EngineConfig":
                       hdbscan_min_samples=args.min_samples, hdbscan_alpha=args.alpha,
                       hdbscan_backend=args.hdbscan_backend,
                       hdbscan_fit_sample=args.hdbscan_fit_sample,
+                      kmeans_fit_sample=args.kmeans_fit_sample,
                       modality_weights=args.modality_weights,
                       marginal_gain_threshold=args.threshold,
                       ami_normalisation=args.ami_normalisation, label_space=args.label_space,

@@ -14,14 +14,18 @@ speed needs idle cores, it measured slower on 2 busy ones, docs/performance.md; 
 (RAPIDS cuML on a CUDA GPU, where installed; refused with a clear error otherwise). Flat-K
 always uses the reference library.
 
-HDBSCAN's cost grows much faster than linearly with the number of points in 50 dims, so on
-hundreds of thousands of posts ``fit_sample`` (ours, off by default) fits it on a seeded sample
-of the points and assigns the rest with the library's own out-of-sample rule
-(``hdbscan.approximate_predict``, ``flat.approximate_predict_flat``): a point joins the cluster
-its mutual-reachability neighbours in the sample belong to, or noise. An explicit
-``min_cluster_size`` counts points of the whole input and is scaled by the sampled share, so the
-density threshold means the same; the default, max(5, n // 200), is taken over the sample.
-Reference library only. Its agreement with a full fit is measured in docs/performance.md.
+Fitting on a sample (``fit_sample``, ours, off by default) for hundreds of thousands of posts:
+- HDBSCAN's cost grows much faster than linearly with the number of points in 50 dims: it is
+  fitted on a seeded sample of the points and the rest are assigned with the library's own
+  out-of-sample rule (``hdbscan.approximate_predict``, ``flat.approximate_predict_flat``): a
+  point joins the cluster its mutual-reachability neighbours in the sample belong to, or noise.
+  An explicit ``min_cluster_size`` counts points of the whole input and is scaled by the
+  sampled share, so the density threshold means the same; the default, max(5, n // 200), is
+  taken over the sample. Reference library only.
+- K-Means is fitted on the sampled points (with their multiplicity weights) and every point
+  takes its nearest centre; the grid and the stability reseeds then cost a sample's worth each.
+  The sample follows the seed, so stability reseeds measure the sampling too.
+Their agreement with a full fit is measured in docs/performance.md.
 """
 from __future__ import annotations
 
@@ -46,7 +50,7 @@ class ClusterConfig:
     alpha: float = 1.0
     seed: int = 0
     hdbscan_backend: str = "hdbscan"
-    fit_sample: int | None = None   # HDBSCAN: fit on this many sampled points, assign the rest
+    fit_sample: int | None = None   # fit on this many sampled points, assign the rest
 
     def __post_init__(self):
         if self.algorithm not in ALGORITHMS:
@@ -62,15 +66,18 @@ class ClusterConfig:
                               f"for alpha={self.alpha}")
         if self.fit_sample is not None:
             if self.fit_sample < 2:
-                raise ConfigError(f"HDBSCAN fit_sample must be at least 2, got {self.fit_sample}")
-            if self.hdbscan_backend != "hdbscan":
+                raise ConfigError(f"fit_sample must be at least 2, got {self.fit_sample}")
+            if self.algorithm == "hdbscan" and self.hdbscan_backend != "hdbscan":
                 raise ConfigError("HDBSCAN fit_sample assigns the unsampled points with the "
                                   "reference library's approximate_predict: use "
                                   "hdbscan_backend='hdbscan'")
 
     def params(self) -> dict:
         if self.algorithm == "kmeans":
-            return {"n_init": self.n_init, "minibatch": self.minibatch, "seed": self.seed}
+            params = {"n_init": self.n_init, "minibatch": self.minibatch, "seed": self.seed}
+            if self.fit_sample is not None:
+                params["fit_sample"] = self.fit_sample
+            return params
         params = {"min_cluster_size": self.min_cluster_size, "min_samples": self.min_samples,
                   "alpha": self.alpha, "seed": self.seed}
         if self.algorithm == "hdbscan" and self.hdbscan_backend != "hdbscan":
@@ -105,8 +112,11 @@ def cluster(X: np.ndarray, config: ClusterConfig, k: int | None = None,
     params = dict(config.params())
     if config.algorithm == "kmeans":
         check_k(k, len(X))
-        labels = _kmeans(X, k, config, sample_weight)
+        rows = _sample_rows(len(X), config)
+        labels = _kmeans(X, k, config, sample_weight, rows)
         params["k"] = k
+        if rows is not None:
+            params["fit_rows"] = len(rows)
         found = len(np.unique(labels))
         if found < k:  # identical points (e.g. every text the same): fewer distinct clusters
             note = (f"K-means found only {found} distinct cluster(s) for K={k}: "
@@ -131,7 +141,7 @@ def cluster(X: np.ndarray, config: ClusterConfig, k: int | None = None,
     return Clustering(labels.astype(np.int32), time.perf_counter() - started, params, note)
 
 
-def _kmeans(X, k, config, sample_weight=None):
+def _kmeans(X, k, config, sample_weight=None, rows=None):
     from sklearn.cluster import KMeans, MiniBatchKMeans
 
     if config.minibatch:
@@ -143,7 +153,10 @@ def _kmeans(X, k, config, sample_weight=None):
         # Duplicate points (e.g. many posts sharing one image) make sklearn warn that it
         # found fewer distinct clusters than K; the labels are still valid.
         warnings.simplefilter("ignore")
-        return model.fit_predict(X, sample_weight=sample_weight)
+        if rows is None:
+            return model.fit_predict(X, sample_weight=sample_weight)
+        model.fit(X[rows], sample_weight=None if sample_weight is None else sample_weight[rows])
+        return model.predict(X)
 
 
 def _sample_rows(n: int, config: ClusterConfig) -> np.ndarray | None:

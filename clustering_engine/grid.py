@@ -50,6 +50,7 @@ class GridConfig:
     hdbscan_alpha: float = 1.0
     hdbscan_backend: str = "hdbscan"      # or "fast_hdbscan" (cluster.py)
     hdbscan_fit_sample: int | None = None   # fit HDBSCAN on a sample, assign the rest (cluster.py)
+    kmeans_fit_sample: int | None = None    # fit K-Means on a sample, nearest centre for the rest
     modality_weights: tuple[float, float] = (1.0, 1.0)
     marginal_gain_threshold: float = 0.01
     ami_permutations: int = 100
@@ -80,8 +81,8 @@ class GridConfig:
                              min_cluster_size=self.hdbscan_min_cluster_size,
                              min_samples=self.hdbscan_min_samples, alpha=self.hdbscan_alpha,
                              seed=self.seed, hdbscan_backend=self.hdbscan_backend,
-                             fit_sample=(self.hdbscan_fit_sample if algorithm != "kmeans"
-                                         else None))
+                             fit_sample=(self.kmeans_fit_sample if algorithm == "kmeans"
+                                         else self.hdbscan_fit_sample))
 
 
 @dataclasses.dataclass

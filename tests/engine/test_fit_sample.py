@@ -1,6 +1,7 @@
-"""HDBSCAN fitted on a sample, the rest assigned by the library's approximate_predict: the same
-clusters as a full fit on well-separated data, the sampled points keep their fitted labels,
-the same labels on every run, and clear refusals."""
+"""HDBSCAN and K-Means fitted on a sample, the rest assigned (HDBSCAN: the library's
+approximate_predict; K-Means: the nearest centre): the same clusters as a full fit on
+well-separated data, the sampled points keep their fitted labels, the same labels on every run,
+and clear refusals."""
 import numpy as np
 import pytest
 from sklearn.datasets import make_blobs
@@ -83,3 +84,33 @@ def test_refusals_and_the_grid_passes_it_to_hdbscan_only():
     assert grid.cluster_config("hdbscan").fit_sample == 20_000
     assert grid.cluster_config("hdbscan_flat").fit_sample == 20_000
     assert grid.cluster_config("kmeans").fit_sample is None
+
+
+def test_kmeans_on_a_sample_finds_the_full_fits_clusters(blobs):
+    X, truth = blobs
+    full = cluster(X, ClusterConfig("kmeans", n_init=1), k=6)
+    sampled = cluster(X, ClusterConfig("kmeans", n_init=1, fit_sample=600), k=6)
+    assert sampled.params["fit_rows"] == 600 and sampled.params["fit_sample"] == 600
+    assert adjusted_rand_score(full.labels, sampled.labels) > 0.95
+    assert adjusted_rand_score(truth, sampled.labels) > 0.95
+    config = ClusterConfig("kmeans", n_init=1, fit_sample=600)
+    assert np.array_equal(sampled.labels, cluster(X, config, k=6).labels)
+    other_seed = cluster(X, ClusterConfig("kmeans", n_init=1, fit_sample=600, seed=1), k=6)
+    assert "fit_rows" not in full.params
+    assert adjusted_rand_score(sampled.labels, other_seed.labels) > 0.95
+
+
+def test_kmeans_on_a_sample_gives_every_point_its_nearest_centre(blobs):
+    X, _ = blobs
+    labels = cluster(X, ClusterConfig("kmeans", n_init=1, fit_sample=300), k=8).labels
+    centres = np.stack([X[labels == c].mean(axis=0) for c in range(8)])
+    # each point's centre is nearer than the other clusters' means, up to the centres moving
+    # from the sample's means to the full means: a loose but failing-if-broken check
+    nearest = np.argmin(((X[:, None, :] - centres[None]) ** 2).sum(-1), axis=1)
+    assert (nearest == labels).mean() > 0.97
+
+
+def test_grid_passes_each_algorithm_its_own_sample():
+    grid = GridConfig(kmeans_fit_sample=50_000, hdbscan_fit_sample=20_000)
+    assert grid.cluster_config("kmeans").fit_sample == 50_000
+    assert grid.cluster_config("hdbscan").fit_sample == 20_000
