@@ -89,11 +89,21 @@ class MergeForm(forms.Form):
 
 
 class DecisionForm(forms.Form):
+    """A row's decision: the theme typed in its box, or a coder's theme accepted with that
+    coder's button (``accept``, a submit button of the row's form)."""
     cluster = forms.CharField(max_length=16)
     pass_name = forms.ChoiceField(choices=Pass.choices)
     post = forms.CharField(max_length=16, required=False)
-    theme_name = forms.CharField(max_length=200)
+    theme_name = forms.CharField(max_length=200, required=False)
+    accept = forms.CharField(max_length=200, required=False)
     note = forms.CharField(required=False, max_length=2000)
+
+    def clean(self):
+        data = super().clean()
+        data["theme_name"] = data.get("accept") or data.get("theme_name")
+        if not data["theme_name"]:
+            raise forms.ValidationError("Give a theme for the decision.")
+        return data
 
 
 class ClusterNameForm(forms.Form):

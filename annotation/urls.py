@@ -26,6 +26,7 @@ page_patterns = [
     path("projects/<int:pk>/codebook/delete/", codebook_views.theme_delete, name="theme-delete"),
     path("rounds/<int:pk>/manage/", views.round_manage, name="round-manage"),
     path("rounds/<int:pk>/adjudicate/", views.adjudicate, name="adjudicate"),
+    path("rounds/<int:pk>/adjudicate/next/", views.adjudicate_next, name="adjudicate-next"),
 ]
 
 api_patterns = [

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 
 from .forms import ClusterNameForm, DecisionForm, ReassignForm, RoundForm
 from .models import Theme
@@ -17,8 +18,9 @@ from .services import access, intrusion_access
 from .services.assignment import (AssignmentError, assign_round, coder_progress,
                                   eligible_coders, reassign, sample_progress)
 from .services.coder_state import coded_state, theme_json
-from .services.codebook import (CodebookError, coded_theme_summary, disagreements,
-                                recent_themes, record_decision)
+from .services.adjudication import (PAGE_SIZE, adjudication_page, disagreeing_page,
+                                   next_open_sample, page_number_of, page_size)
+from .services.codebook import CodebookError, recent_themes, record_decision
 from .services.coding import CodingError, get_or_create_theme
 from .services.intrusion import IntrusionError, create_round_with_tasks
 from .services.sampling import SamplingError
@@ -251,13 +253,78 @@ def adjudicate(request, pk):
                     messages.error(request, str(exc))
             else:
                 messages.error(request, "Give a theme for the decision.")
-        return redirect("annotation:adjudicate", pk=pk)  # adjudicate.js goes on at the next row
-    items = disagreements(validation_round)
-    samples = list(validation_round.samples.select_related("solution"))
-    naming = [{"sample": s, "themes": coded_theme_summary(s)} for s in samples]
+        # Back to the same page and filter; adjudicate.js goes on at the next row.
+        return redirect(request.get_full_path())
+    only_disagreements = request.GET.get("only") == "disagreements"
+    per_page = page_size(request.GET.get("per_page"))
+    base = _adjudication_query(only_disagreements, per_page)
+    if only_disagreements:   # pages found by scanning on from a cluster (no page numbers)
+        backwards = "before" in request.GET
+        start = _int(request.GET.get("before" if backwards else "from"), 0)
+        shown = disagreeing_page(validation_round, start, not backwards, per_page)
+        samples = shown["samples"]
+        first, last = (samples[0].order, samples[-1].order) if samples else (start, start - 1)
+        pager = {"summary": (f"Clusters with disagreements: #{first + 1}–#{last + 1} of the "
+                             f"round's clusters" if samples else
+                             "No cluster with disagreements here."),
+                 "previous": (f"{base}&before={first}"
+                              if (shown["more"] if backwards else first > 0) else None),
+                 "next": (f"{base}&from={last + 1}" if (backwards or shown["more"]) else None)}
+        here = f"{base}&{'before' if backwards else 'from'}={start}"
+    else:
+        shown = adjudication_page(validation_round, request.GET.get("page"), per_page)
+        page, samples = shown["page"], shown["samples"]
+        with_base = f"{base}&" if base else ""
+        pager = {"summary": f"Clusters {page.start_index()}–{page.end_index()} of "
+                            f"{page.paginator.count} · page {page.number} of "
+                            f"{page.paginator.num_pages}",
+                 "previous": (f"{with_base}page={page.previous_page_number()}"
+                              if page.has_previous() else None),
+                 "next": f"{with_base}page={page.next_page_number()}" if page.has_next() else None}
+        here = f"{with_base}page={page.number}"
+    pager["filter"] = _adjudication_query(not only_disagreements, per_page)
+    pager["next_open"] = urlencode({"after": samples[-1].order if samples else -1,
+                                    "only": "disagreements" if only_disagreements else "",
+                                    "per_page": per_page, "back": here})
+    naming = [{"sample": s, "themes": shown["common_themes"][s.pk]} for s in samples]
     return render(request, "annotation/adjudicate.html", {
-        "round": validation_round, "project": validation_round.project, "items": items,
-        "naming": naming, "dataset": validation_round.dataset,
+        "round": validation_round, "project": validation_round.project, "items": shown["items"],
+        "naming": naming, "dataset": validation_round.dataset, "pager": pager,
+        "only_disagreements": only_disagreements,
         "codebook_names": {p: list(Theme.objects.active().filter(
             project=validation_round.project, modality=p).order_by("name")
             .values_list("name", flat=True)) for p in PASS_VALUES}})
+
+
+def _int(value, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _adjudication_query(only_disagreements: bool, per_page: int) -> str:
+    """The query string naming an adjudication page's filter and size (defaults left out)."""
+    params = {"only": "disagreements"} if only_disagreements else {}
+    if per_page != PAGE_SIZE:
+        params["per_page"] = per_page
+    return urlencode(params)
+
+
+@login_required
+def adjudicate_next(request, pk):
+    """``n`` with nothing left on a page: the page holding the next row still to decide (back
+    to the page it came from when every disagreement has a decision)."""
+    validation_round = access.managed_round_or_404(request.user, pk)
+    only_disagreements = request.GET.get("only") == "disagreements"
+    per_page = page_size(request.GET.get("per_page"))
+    order = next_open_sample(validation_round, _int(request.GET.get("after"), -1))
+    url = reverse("annotation:adjudicate", args=[pk])
+    if order is None:
+        messages.info(request, "Every disagreement has a decision.")
+        return redirect(f"{url}?{request.GET.get('back', '')}")
+    base = _adjudication_query(only_disagreements, per_page)
+    if only_disagreements:
+        return redirect(f"{url}?{base}&from={order}")
+    page = page_number_of(validation_round, order, per_page)
+    return redirect(f"{url}?{base}&page={page}" if base else f"{url}?page={page}")

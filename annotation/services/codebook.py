@@ -1,5 +1,5 @@
-"""Codebook (themes per project and modality), merges with an audit trail, disagreements and
-adjudication decisions.
+"""Codebook (themes per project and modality), merges with an audit trail and adjudication
+decisions (the disagreements to decide are found by services.adjudication).
 
 Merges are flattened: after merging A into B, every theme that pointed at A points at B, so
 ``Theme.effective`` is one hop. Codes keep their raw theme; scores and disagreement checks use the
@@ -7,13 +7,10 @@ effective (merged) theme.
 """
 from __future__ import annotations
 
-from collections import defaultdict
-
 from django.db import transaction
 from django.db.models import Count, Max
 
-from ..models import Adjudication, ClusterCode, PostCode, Theme, ThemeMerge, ValidationRound
-from ..passes import PASS_INDEX, PASS_ORDER
+from ..models import Adjudication, ClusterCode, PostCode, Theme, ThemeMerge
 
 
 class CodebookError(Exception):
@@ -98,52 +95,6 @@ def search_themes(project, modality: str, query: str, limit: int = 12,
     return list(themes.order_by("name")[:limit])
 
 
-def disagreements(validation_round: ValidationRound) -> list[dict]:
-    """Cluster samples × passes coded by several coders whose (merged) themes differ.
-
-    One entry per (sample, pass) with ≥ 2 coders who gave a common theme or post themes, where
-    the common themes differ or at least one post's themes differ.
-    """
-    samples = {s.pk: s for s in validation_round.samples.prefetch_related("posts")}
-    common = defaultdict(dict)  # (sample, pass) -> coder -> theme
-    for code in ClusterCode.objects.filter(cluster_sample__round=validation_round).select_related(
-            "theme__merged_into", "coder"):
-        common[(code.cluster_sample_id, code.pass_name)][code.coder] = code.theme.effective
-    posts = defaultdict(lambda: defaultdict(dict))  # (sample, pass) -> post -> coder -> theme
-    for code in PostCode.objects.filter(cluster_sample__round=validation_round).select_related(
-            "theme__merged_into", "coder"):
-        posts[(code.cluster_sample_id, code.pass_name)][code.sampled_post_id][code.coder] = \
-            code.theme.effective
-    decisions = defaultdict(dict)
-    for adj in Adjudication.objects.filter(cluster_sample__round=validation_round).select_related(
-            "theme", "decided_by"):
-        decisions[(adj.cluster_sample_id, adj.pass_name)][adj.sampled_post_id] = adj
-    out = []
-    for key in sorted(set(common) | set(posts), key=lambda k: (samples[k[0]].order, PASS_INDEX[k[1]])):
-        sample_id, pass_name = key
-        coders = set(common.get(key, {})) | {c for by in posts.get(key, {}).values() for c in by}
-        if len(coders) < 2:
-            continue
-        coders = sorted(coders, key=lambda u: u.username)
-        common_themes = common.get(key, {})
-        common_differs = len({t.pk for t in common_themes.values()}) > 1 or (
-            0 < len(common_themes) < len(coders))
-        rows = []
-        for post in samples[sample_id].posts.all():
-            by = posts.get(key, {}).get(post.pk, {})
-            differs = len({t.pk for t in by.values()}) > 1
-            rows.append({"post": post, "themes": [by.get(c) for c in coders], "differs": differs,
-                         "decision": decisions[key].get(post.pk)})
-        n_post_differ = sum(r["differs"] for r in rows)
-        if not common_differs and not n_post_differ:
-            continue
-        out.append({"sample": samples[sample_id], "pass": pass_name, "coders": coders,
-                    "common": [common_themes.get(c) for c in coders],
-                    "common_differs": common_differs, "posts": rows,
-                    "n_posts_differ": n_post_differ, "decision": decisions[key].get(None)})
-    return out
-
-
 @transaction.atomic
 def record_decision(cluster_sample, pass_name: str, theme: Theme, user, note: str = "",
                     sampled_post=None) -> Adjudication:
@@ -156,14 +107,3 @@ def record_decision(cluster_sample, pass_name: str, theme: Theme, user, note: st
         defaults={"theme": theme.effective, "note": note, "decided_by": user})
     return adj
 
-
-def coded_theme_summary(cluster_sample) -> dict[str, list[tuple[str, int]]]:
-    """Per pass: the (merged) common themes the coders gave, most frequent first (for naming)."""
-    out = {}
-    for p in PASS_ORDER:
-        counts: dict[str, int] = defaultdict(int)
-        for code in cluster_sample.cluster_codes.filter(pass_name=p.value).select_related(
-                "theme__merged_into"):
-            counts[code.theme.effective.name] += 1
-        out[p.value] = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    return out

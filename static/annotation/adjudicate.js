@@ -2,7 +2,8 @@
  * focused row, Enter or / = type a theme (the input offers the codebook), Esc = leave the box.
  * After a decision the server redirects back to its block; the page then moves to the next
  * undecided row, so a round is adjudicated with a digit per row. Blocks with nothing left to
- * decide start collapsed. */
+ * decide start collapsed. The round comes in pages of cluster samples; n goes on to the next
+ * page with an undecided row when this page has none left. */
 (function () {
   "use strict";
   const rows = Array.from(document.querySelectorAll(".dis-row"));
@@ -29,6 +30,15 @@
     return -1;
   }
 
+  // n: the next undecided row of this page (wrapping round it); when this page has none left,
+  // the page that holds the next one (the server finds it across the round, wrapping round).
+  const pager = document.querySelector(".adjudication-pager");
+  function nextDisagreement() {
+    const here = nextOpen(current);
+    if (here >= 0) focusRow(here);
+    else if (pager && pager.dataset.more === "1") location.assign(pager.dataset.nextOpenUrl);
+  }
+
   // Count and fold: a block with no undecided row starts closed.
   document.querySelectorAll("details.cluster-block").forEach((block) => {
     const open = block.querySelectorAll('.dis-row[data-decided="0"]').length;
@@ -48,7 +58,7 @@
       return;
     }
     if (e.ctrlKey || e.metaKey || e.altKey) return;
-    if (e.key === "n" || e.key === "j") { focusRow(nextOpen(current)); e.preventDefault(); }
+    if (e.key === "n" || e.key === "j") { nextDisagreement(); e.preventDefault(); }
     else if (e.key === "k") { focusRow(Math.max(0, current - 1)); e.preventDefault(); }
     else if (/^[1-9]$/.test(e.key) && current >= 0) {
       const cells = rows[current].querySelectorAll("td, th");

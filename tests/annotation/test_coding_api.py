@@ -3,7 +3,8 @@ import pytest
 from django.urls import reverse
 
 from annotation.models import Adjudication, ClusterCode, CodeHistory, PostCode, Theme
-from annotation.services.codebook import disagreements, merge_themes
+from annotation.services.adjudication import disagreements
+from annotation.services.codebook import merge_themes
 
 pytestmark = pytest.mark.django_db
 

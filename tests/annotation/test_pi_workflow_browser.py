@@ -95,10 +95,48 @@ def test_adjudication_by_keyboard(validation_round, users, coder2, client, live_
     assert not page.errors, page.errors
 
 
+def test_next_disagreement_goes_on_to_the_next_page(validation_round, users, coder2, client,
+                                                    live_server, browser, artefacts):
+    """One cluster a page: n on a page with nothing left to decide opens the page of the next
+    cluster with an undecided row, where that row has the focus; a decision keeps the page."""
+    coder = users["coder"]
+    both = set(Assignment.objects.filter(coder=coder).values_list("cluster_sample_id", flat=True)
+               ) & set(Assignment.objects.filter(coder=coder2).values_list("cluster_sample_id",
+                                                                           flat=True))
+    first, second = validation_round.samples.filter(pk__in=both).order_by("order")[:2]
+    for sample in (first, second):
+        n = sample.posts.count()
+        code(sample, coder, "text", "Protest", ["Protest"] * n)
+        code(sample, coder2, "text", "Protest", ["Rally"] + ["Protest"] * (n - 1))
+    position = list(validation_round.samples.order_by("order")).index(first)
+    url = f"{live_server.url}/code/rounds/{validation_round.pk}/adjudicate/?per_page=1"
+
+    page = logged_in_page(browser, client, live_server, users["pi"])
+    page.goto(f"{url}&page={position + 1}")
+    page.wait_for_selector("html[data-adjudicate-ready='1']")
+    assert focused_row(page).startswith(f"d-{first.public_id}-text:")
+    page.keyboard.press("n")                       # an undecided row is left here: stay
+    assert focused_row(page).startswith(f"d-{first.public_id}-text:")
+    decide(page, "2")
+    assert Adjudication.objects.get(cluster_sample=first).theme.name == "Rally"
+    assert page.url.endswith(f"?per_page=1&page={position + 1}")
+    with page.expect_navigation():
+        page.keyboard.press("n")
+    page.wait_for_selector("html[data-adjudicate-ready='1']")
+    assert focused_row(page).startswith(f"d-{second.public_id}-text:")
+    shoot(page, artefacts, "next-page")
+    decide(page, "1")
+    assert Adjudication.objects.get(cluster_sample=second).theme.name == "Protest"
+    assert page.locator(f"details#c-{second.public_id} .open-count").inner_text() == "all decided"
+    assert page.locator(f"details#c-{first.public_id}").count() == 0     # still one a page
+    assert not page.errors, page.errors
+
+
 def test_codebook_across_passes(validation_round, users, coder2, client, live_server, browser,
                                 artefacts):
     from annotation.models import Theme
-    from annotation.services.codebook import disagreements, merge_themes
+    from annotation.services.adjudication import disagreements
+    from annotation.services.codebook import merge_themes
 
     coder = users["coder"]
     project = validation_round.project

@@ -56,6 +56,7 @@ RULES = {
     "scoring-api:analysis-reliability": ("api", "GET", {"pk": "project"}, READERS_A),
     "annotation:round-manage": ("page", "GET", {"pk": "round"}, PI_A),
     "annotation:adjudicate": ("page", "GET", {"pk": "round"}, PI_A),
+    "annotation:adjudicate-next": ("page", "GET", {"pk": "round"}, PI_A),
     "annotation-api:assignments": ("api", "GET", {}, AUTH),
     "annotation-api:cluster-state": ("api", "GET", {"public_id": "sample"}, CODER_A),
     "annotation-api:cluster-themes": ("api", "GET", {"public_id": "sample"}, CODER_A),
