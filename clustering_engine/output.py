@@ -1,5 +1,5 @@
-"""Writes a run's output folder (format "diptych-engine-run/1", documented in the README): every
-file in it, manifest.json included."""
+"""Writes a run's output folder (format `RUN_FORMAT`, documented in the README): every file in
+it, manifest.json included."""
 from __future__ import annotations
 
 import json
@@ -9,7 +9,13 @@ import numpy as np
 import pandas as pd
 
 from .grid import GridResult
+from .run_arrays import ARRAY_LAYOUT, ARRAY_LAYOUT_NOTE, write_array
 from .spec import FIGURE_FORMATS
+
+# /2: embeddings/ and spaces/ store each distinct row once (run_arrays.py); /1 stored every row.
+RUN_FORMAT = "diptych-engine-run/2"
+# Tables: zstd, a third smaller than parquet's default snappy on pairs + labels (same speed).
+PARQUET_COMPRESSION = "zstd"
 
 
 def finite(value):
@@ -26,27 +32,32 @@ def finite(value):
 
 def write_outputs(out: Path, manifest: dict, pairs: pd.DataFrame, embeddings, result: GridResult,
                   descriptions: dict, validation_report, embed_failures: pd.DataFrame,
-                  figure_formats=FIGURE_FORMATS) -> None:
+                  figure_formats=FIGURE_FORMATS) -> dict:
+    """Write every file but manifest.json; returns the manifest's ``arrays`` entry (the layout
+    and, per array, its rows, distinct rows, shape and dtype)."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "embeddings").mkdir(exist_ok=True)
     (out / "spaces").mkdir(exist_ok=True)
 
     # Row order everywhere = pairs.parquet = embeddings/pair_ids.txt.
-    pairs.drop(columns=["image_path"], errors="ignore").to_parquet(out / "pairs.parquet",
-                                                                   index=False)
+    pairs.drop(columns=["image_path"], errors="ignore").to_parquet(
+        out / "pairs.parquet", index=False, compression=PARQUET_COMPRESSION)
     (out / "embeddings" / "pair_ids.txt").write_text("\n".join(embeddings.pair_ids) + "\n",
                                                      encoding="utf-8")
+    arrays = {"layout": ARRAY_LAYOUT, "about": ARRAY_LAYOUT_NOTE}
     for name in ("text", "image", "joint", "cca"):
         vectors = getattr(embeddings, name, None)
         if vectors is not None:
-            np.save(out / "embeddings" / f"{name}.npy", np.asarray(vectors, dtype=np.float32))
+            arrays[f"embeddings/{name}"] = write_array(out / "embeddings", name,
+                                                       np.asarray(vectors, dtype=np.float32))
     for name, vectors in result.spaces.items():
-        np.save(out / "spaces" / f"{name}.npy", vectors)
+        arrays[f"spaces/{name}"] = write_array(out / "spaces", name, vectors)
 
     columns = {"pair_id": embeddings.pair_ids}
     for s in result.solutions + result.modality_solutions:
         columns[s.id] = s.labels.astype(np.int32)
-    pd.DataFrame(columns).to_parquet(out / "labels.parquet", index=False)
+    pd.DataFrame(columns).to_parquet(out / "labels.parquet", index=False,
+                                     compression=PARQUET_COMPRESSION)
 
     (out / "clusters.json").write_text(json.dumps(finite(descriptions), ensure_ascii=False, allow_nan=False),
                                        encoding="utf-8")
@@ -57,6 +68,7 @@ def write_outputs(out: Path, manifest: dict, pairs: pd.DataFrame, embeddings, re
     from .html_report import write_report
 
     write_report(out, manifest, pairs, result, descriptions, figure_formats)
+    return arrays
 
 
 def write_manifest(out: Path, manifest: dict) -> dict:

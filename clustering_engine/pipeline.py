@@ -23,7 +23,7 @@ from .grid import GridConfig, GridResult, run_grid
 from .hashing import file_sha256
 from .joint_space import LABEL as RCCA_LABEL
 from .joint_space import RegularizedCCA
-from .output import write_manifest, write_outputs
+from .output import RUN_FORMAT, write_manifest, write_outputs
 from .stability import DEFAULT_STABILITY_SEEDS, stability_diagnostic
 from .spec import (COMMON_SPACE_LABEL, DEFAULT_CHECK_MODE, DEFAULT_COMBINE,
                    DEFAULT_IMAGE_MODEL, DEFAULT_JOINT_MODEL, DEFAULT_TEXT_MODEL, FIGURE_FORMATS,
@@ -136,8 +136,9 @@ def run(data_path: str, images_root: str | None, out_dir: str,
     manifest["notes"] = notes
     manifest["description"] = descriptions.pop("_about", {})
     t0 = time.perf_counter()
-    write_outputs(out, manifest, pairs, embeddings, result, descriptions, table.report,
-                  embed_failures, figure_formats=config.figure_formats)
+    manifest["arrays"] = write_outputs(out, manifest, pairs, embeddings, result, descriptions,
+                                       table.report, embed_failures,
+                                       figure_formats=config.figure_formats)
     timings["write_outputs_and_report"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - started
     manifest["timings"] = {k: round(v, 3) for k, v in timings.items()}
@@ -276,7 +277,7 @@ def describe_solutions(pairs: pd.DataFrame, result: GridResult, config: EngineCo
 def build_manifest(data_path, images_root, config: EngineConfig, table, pairs, embeddings,
                    result: GridResult, timings) -> dict:
     return {
-        "format": "diptych-engine-run/1",
+        "format": RUN_FORMAT,
         "created_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
         "seed": config.grid.seed,
         "config": config.to_dict(),

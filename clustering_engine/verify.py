@@ -1,9 +1,11 @@
 """`python -m clustering_engine verify OUT_DIR`: rerun a recorded run and compare.
 
 The recorded config (manifest.json) is rebuilt, the recorded table is checked against its
-sha256 and run again into a scratch folder; then every label column of labels.parquet,
+sha256 and run again into a scratch folder; then every label column of labels.parquet, every
+array of embeddings/ and spaces/ (bit for bit, as run_arrays reads it: either storage layout),
 clusters.json and every number of the manifest are compared. Volatile entries (wall-clock
-timings, creation time, the folder written to) are left out of the comparison.
+timings, creation time, the folder written to) are left out of the comparison, and so is the
+storage layout (`format`, `arrays`) when a run of an older format is verified.
 """
 from __future__ import annotations
 
@@ -14,12 +16,15 @@ import tempfile
 import typing
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .errors import ConfigError
 from .hashing import file_sha256
+from .run_arrays import ARRAY_FOLDERS, array_names, read_array
 
 VOLATILE_KEYS = frozenset({"created_at", "timings", "seconds"})
+STORAGE_KEYS = ("format", "arrays")   # how arrays are stored, not what they hold
 MAX_LISTED = 50
 
 
@@ -31,7 +36,8 @@ class Verification:
 
     def summary(self) -> str:
         if self.ok:
-            return "verify: every label, cluster description and manifest number matches"
+            return ("verify: every label, array, cluster description and manifest number "
+                    "matches")
         listed = self.differences[:MAX_LISTED]
         more = len(self.differences) - len(listed)
         return "\n".join([f"verify: {len(self.differences)} difference(s)"] + listed
@@ -84,8 +90,34 @@ def compare_values(a, b, path: str = "") -> list[str]:
     return [] if a == b and type(a) is type(b) else [f"{path}: recorded {a!r}, rerun {b!r}"]
 
 
+def compare_arrays(recorded: Path, rerun: Path) -> list[str]:
+    """Arrays of embeddings/ and spaces/ that differ (shape, dtype or any bit of a row)."""
+    diffs = []
+    for folder in ARRAY_FOLDERS:
+        old_names, new_names = array_names(recorded / folder), array_names(rerun / folder)
+        for name in sorted(set(old_names) | set(new_names)):
+            where = f"{folder}/{name}"
+            if name not in old_names or name not in new_names:
+                diffs.append(f"{where}: only in the "
+                             f"{'rerun' if name in new_names else 'recorded run'}")
+                continue
+            a, b = read_array(recorded / folder, name), read_array(rerun / folder, name)
+            if a.shape != b.shape or a.dtype != b.dtype:
+                diffs.append(f"{where}: recorded {a.dtype}{a.shape}, rerun {b.dtype}{b.shape}")
+                continue
+            if a.size == 0:
+                continue
+            rows_a = np.ascontiguousarray(a).view(np.uint8).reshape(len(a), -1)
+            rows_b = np.ascontiguousarray(b).view(np.uint8).reshape(len(b), -1)
+            changed = int((rows_a != rows_b).any(axis=1).sum())
+            if changed:
+                diffs.append(f"{where}: {changed} row(s) differ")
+    return diffs
+
+
 def compare_runs(recorded: Path, rerun: Path) -> list[str]:
-    """Differences between two output folders: labels, clusters.json, manifest numbers."""
+    """Differences between two output folders: labels, arrays, clusters.json, manifest
+    numbers."""
     diffs = []
     old = pd.read_parquet(recorded / "labels.parquet")
     new = pd.read_parquet(rerun / "labels.parquet")
@@ -97,12 +129,17 @@ def compare_runs(recorded: Path, rerun: Path) -> list[str]:
             changed = (int((old[column].to_numpy() != new[column].to_numpy()).sum())
                        if len(old) == len(new) else len(old))
             diffs.append(f"labels.parquet: column {column}: {changed} row(s) differ")
+    diffs += compare_arrays(recorded, rerun)
     for name in ("clusters.json", "manifest.json"):
         a = json.loads((recorded / name).read_text(encoding="utf-8"))
         b = json.loads((rerun / name).read_text(encoding="utf-8"))
         if name == "manifest.json":   # the rerun's own settings that do not change results
+            older_format = a.get("format") != b.get("format")
             for m in (a, b):
                 m.get("data", {}).pop("out_dir", None)
+                if older_format:   # the arrays themselves were compared above
+                    for key in STORAGE_KEYS:
+                        m.pop(key, None)
         diffs += [f"{name}: {d}" for d in compare_values(a, b)]
     return diffs
 

@@ -7,9 +7,9 @@ Design note — the rules (ours where the literature leaves a choice open)
   plus one intruder term. ``text`` / ``image`` / ``joint``: ``k`` posts of the cluster plus one
   post of another cluster, shown as in the consistency passes (texts only, images only, both).
 * **Which cluster gives the intruder.** Centroids of every cluster of the solution are taken in
-  the solution's own clustering space (``spaces/<space>.npy`` of the run; label-level
-  solutions, which have no space of their own, and runs without that file use the run's
-  common space, ``spaces/vector.npy``; the space used is stored on the task). The nearest
+  the solution's own clustering space (``spaces/<space>`` of the run, read by the engine's
+  ``read_array``; label-level solutions, which have no space of their own, and runs without
+  that space use the run's common space, ``spaces/vector``; the space used is stored on the task). The nearest
   cluster (Euclidean distance between centroids) is excluded — an intruder from it could be
   indistinguishable for reasons that say nothing about the solution — and the intruder cluster
   is drawn uniformly among the rest. When only one other cluster exists it is used (nothing to
@@ -44,6 +44,7 @@ import pyarrow.parquet as pq
 from django.db import transaction
 
 from clustering_engine.grid import COMMON_SPACE
+from clustering_engine.run_arrays import read_array
 
 from ..intrusion_models import (DEFAULT_ITEMS_PER_TASK, INTRUSION_KINDS, IntrusionAssignment,
                                 IntrusionItem, IntrusionKind, IntrusionPlan, IntrusionTask)
@@ -111,13 +112,10 @@ def _cluster_terms(output_dir: Path, solution_id: str) -> dict[int, list[str]]:
 
 def centroid_distances(output_dir: Path, space: str, labels: np.ndarray,
                        clusters: np.ndarray) -> tuple[np.ndarray | None, str]:
-    """Euclidean distances between cluster centroids in ``spaces/<space>.npy``; (None, '') when
-    the run has no such space (or its rows do not match the labels)."""
-    path = output_dir / "spaces" / f"{space}.npy"
-    if not path.is_file():
-        return None, ""
-    vectors = np.load(path, mmap_mode="r")
-    if len(vectors) != len(labels):
+    """Euclidean distances between cluster centroids in the run's space ``space``; (None, '')
+    when the run has no such space (or its rows do not match the labels)."""
+    vectors = read_array(output_dir / "spaces", space)
+    if vectors is None or len(vectors) != len(labels):
         return None, ""
     centroids = np.stack([np.asarray(vectors[labels == c], dtype=np.float64).mean(axis=0)
                           for c in clusters])

@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from clustering_engine.cli import main as cli_main
+from clustering_engine.run_arrays import read_array
 from clustering_engine.spec import DEFAULT_METHODS
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -86,9 +87,16 @@ def test_small_run_writes_every_output_and_reports_bad_rows(tmp_path):
     assert labels["vector-kmeans-k9"].nunique() == 9
     order = (out / "embeddings" / "pair_ids.txt").read_text().split()
     assert order == labels["pair_id"].tolist()
-    assert np.load(out / "embeddings" / "text.npy").shape == (n_valid, 512)
-    assert np.load(out / "embeddings" / "image.npy").shape == (n_valid, 1280)
-    assert np.load(out / "spaces" / "vector.npy").shape == (n_valid, 8)
+    assert read_array(out / "embeddings", "text").shape == (n_valid, 512)
+    assert read_array(out / "embeddings", "image").shape == (n_valid, 1280)
+    assert read_array(out / "spaces", "vector").shape == (n_valid, 8)
+    # pairs sharing an image: the run folder stores that image's vector once
+    n_images = manifest["distinct"]["image"]
+    assert n_images <= pd.read_parquet(out / "pairs.parquet")["image"].nunique() < n_valid
+    assert manifest["format"] == "diptych-engine-run/2"
+    assert manifest["arrays"]["embeddings/image"]["distinct"] == n_images
+    with np.load(out / "embeddings" / "image.npz") as stored:
+        assert stored["distinct"].shape == (n_images, 1280) and stored["rows"].dtype == np.int32
 
     rejected = pd.read_csv(out / "validation_report.csv", dtype=str)
     assert set(rejected["id"]) >= {"bad-missing", "bad-corrupt", "bad-empty-text"}
@@ -201,7 +209,7 @@ def test_joint_method_through_a_tiny_clip_saved_to_disk(tmp_path, loader):
     manifest = json.loads((out / "manifest.json").read_text())
     joint_model = manifest["models"]["joint"]
     assert joint_model["combine"] == "concat" and "rcca" not in joint_model["model_id"]
-    joint = np.load(out / "embeddings" / "joint.npy")
+    joint = read_array(out / "embeddings", "joint")
     assert joint.shape == (n_valid, 2 * EMBED_DIM)
     np.testing.assert_allclose(np.linalg.norm(joint[:, :EMBED_DIM], axis=1), 1, atol=1e-5)
     np.testing.assert_allclose(np.linalg.norm(joint[:, EMBED_DIM:], axis=1), 1, atol=1e-5)

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from clustering_engine.cli import main
+from clustering_engine.run_arrays import read_array, write_array
 from clustering_engine.verify import compare_runs
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "mediaeval2016_vmu"
@@ -113,7 +114,11 @@ def test_verify_passes_on_a_fresh_output_and_fails_on_a_tampered_one(runs, capsy
     manifest = json.loads((tampered / "manifest.json").read_text())
     manifest["solutions"][0]["noise_share"] = 0.5
     (tampered / "manifest.json").write_text(json.dumps(manifest))
+    space = read_array(tampered / "spaces", "vector")
+    space[0, 0] = np.nextafter(space[0, 0], np.inf)                # one bit of one row
+    write_array(tampered / "spaces", "vector", space)
     assert main(["verify", str(tampered)]) == 1
     out = capsys.readouterr().out
     assert f"column {column}: 1 row(s) differ" in out
     assert "solutions[0].noise_share" in out
+    assert "spaces/vector: 1 row(s) differ" in out

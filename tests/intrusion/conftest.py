@@ -57,6 +57,7 @@ def common_space(labels: np.ndarray, seed: int = 11) -> np.ndarray:
 @pytest.fixture
 def intrusion_output(tmp_path, intrusion_pairs):
     from clustering_engine.describe import ctfidf_terms
+    from clustering_engine.run_arrays import write_array
 
     out = tmp_path / "run-output"
     (out / "spaces").mkdir(parents=True)
@@ -65,7 +66,7 @@ def intrusion_output(tmp_path, intrusion_pairs):
     pd.DataFrame({"pair_id": intrusion_pairs["pair_id"],
                   **{sid: pd.array(v, dtype="int32") for sid, v in labels.items()}}
                  ).to_parquet(out / "labels.parquet", index=False)
-    np.save(out / "spaces" / "vector.npy", common_space(labels[BY_ROW]))
+    write_array(out / "spaces", "vector", common_space(labels[BY_ROW]))
     clusters = {}
     for sid, values in labels.items():
         terms = ctfidf_terms(intrusion_pairs["text"].tolist(), values, top_n=10, language="en")

@@ -2,6 +2,7 @@
 intruder from a cluster that is not the nearest (centroid distance in the solution's space),
 never a duplicate of a shown text or image, shuffled, reproducible from seed + secret only."""
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -9,7 +10,9 @@ import pytest
 
 from annotation.intrusion_models import IntrusionAssignment, IntrusionPlan, IntrusionTask
 from annotation.services.intrusion import (IntrusionError, build_intrusion_plan,
-                                           create_round_with_tasks, normalised_text)
+                                           centroid_distances, create_round_with_tasks,
+                                           normalised_text)
+from clustering_engine.run_arrays import read_array
 
 from .conftest import BY_IMAGE, BY_ROW, N_PAIRS
 
@@ -22,7 +25,7 @@ def _labels(run):
 
 def _nearest(run, solution_id):
     labels = _labels(run)[solution_id].to_numpy()
-    space = np.load(f"{run.output_dir}/spaces/vector.npy")
+    space = read_array(Path(run.output_dir) / "spaces", "vector")
     clusters = np.unique(labels)
     centres = np.stack([space[labels == c].mean(axis=0) for c in clusters])
     out = {}
@@ -72,6 +75,20 @@ def test_every_task_follows_the_rules(intrusion_round, intrusion_run):
             assert len(set(images)) == 6 and all(images)
     # shuffled: the intruder is not parked at one position
     assert len(positions) == 6 and max(positions.values()) < 0.4 * len(tasks)
+
+
+def test_centroid_distances_read_the_space_in_either_run_layout(intrusion_output, tmp_path):
+    """Runs store each distinct row of a space once (spaces/vector.npz); runs written before
+    stored every row (spaces/vector.npy): both give the same centroid distances."""
+    labels = pd.read_parquet(intrusion_output / "labels.parquet")[BY_IMAGE].to_numpy()
+    clusters = np.unique(labels)
+    current, space = centroid_distances(intrusion_output, "vector", labels, clusters)
+    assert space == "vector" and current.shape == (len(clusters), len(clusters))
+    old = tmp_path / "old-layout"
+    (old / "spaces").mkdir(parents=True)
+    np.save(old / "spaces" / "vector.npy", read_array(intrusion_output / "spaces", "vector"))
+    np.testing.assert_array_equal(centroid_distances(old, "vector", labels, clusters)[0], current)
+    assert centroid_distances(old, "image", labels, clusters) == (None, "")
 
 
 def test_small_clusters_are_skipped_and_reported(intrusion_round):
