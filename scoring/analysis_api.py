@@ -25,6 +25,7 @@ from . import analysis_serializers as s
 from .services import access
 from .services import codes as code_tables
 from .services.comparison import clean_value, project_scores
+from .services.snapshots import stored_scores
 
 PASS_VALUES = [p.value for p in PASS_ORDER]
 CODE_COLUMNS = ["kind", "code_id", "round_id", "cluster_sample", "solution_id", "run_id",
@@ -82,7 +83,20 @@ def _rows(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
     return [{k: clean_value(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
-def _page(request, rows: list[dict]) -> Response:
+class _FrameRows:
+    """A frame as the paginator's list: only the rows of the page asked for become dicts."""
+
+    def __init__(self, frame: pd.DataFrame, columns: list[str]):
+        self.frame, self.columns = frame, columns
+
+    def __len__(self):
+        return len(self.frame)
+
+    def __getitem__(self, index):
+        return _rows(self.frame.iloc[index], self.columns)
+
+
+def _page(request, rows) -> Response:
     paginator = AnalysisPagination()
     return paginator.get_paginated_response(paginator.paginate_queryset(rows, request))
 
@@ -107,7 +121,7 @@ def codes(request, pk):
     frame = _filtered(frame, request, ("pass", "solution", "coder", "kind"))
     for column in ("created_at", "updated_at"):
         frame[column] = frame[column].map(lambda t: None if pd.isna(t) else t.isoformat())
-    return _page(request, _rows(frame, CODE_COLUMNS))
+    return _page(request, _FrameRows(frame, CODE_COLUMNS))
 
 
 @extend_schema(summary="Cluster-level scores: within-cluster consistency per cluster sample × "
@@ -121,7 +135,8 @@ def cluster_scores(request, pk):
     level = request.query_params.get("level", "cluster")
     if level not in ("cluster", "coder"):
         raise ValidationError({"level": "cluster or coder"})
-    scores = project_scores(project, _round_ids(request, project))
+    round_ids = _round_ids(request, project)
+    scores = stored_scores(project, ("cluster_means", "cluster_scores")).scores
     if level == "cluster":
         if request.query_params.get("coder"):
             raise ValidationError({"coder": "filter by coder with level=coder"})
@@ -132,7 +147,9 @@ def cluster_scores(request, pk):
         columns = [*SCORE_COLUMNS, "coder", "posts_in_sample", "n_coded", "n_modal",
                    "consistency", "modal_theme", "n_modal_themes", "wilson_low", "wilson_high",
                    "chance_baseline"]
-    return _page(request, _rows(frame, columns))
+    if round_ids is not None:   # a cluster's scores depend on its own round only
+        frame = frame[frame["round_id"].isin(round_ids)]
+    return _page(request, _FrameRows(frame, columns))
 
 
 @extend_schema(summary="Inter-coder reliability (Krippendorff's α, percent agreement) per "
@@ -141,7 +158,10 @@ def cluster_scores(request, pk):
 @api_view(["GET"])
 def reliability(request, pk):
     project = access.readable_project_or_404(request.user, pk)
-    scores = project_scores(project, _round_ids(request, project))
+    round_ids = _round_ids(request, project)
+    # α over some rounds is not a part of α over all: computed from those rounds' codes
+    scores = (stored_scores(project, ("reliability", "reliability_overall")).scores
+              if round_ids is None else project_scores(project, round_ids))
     columns = ["pass", "alpha", "percent_agreement", "n_coders", "n_units", "n_pairable_units",
                "message"]
     return Response({

@@ -1,5 +1,8 @@
 """JSON API of the scoring app (mounted at /api/scoring/). PI and viewers read; the PI writes
 choices and exports; coders get 404 (services.access)."""
+import json
+
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -11,8 +14,9 @@ from . import serializers as s
 from .services import access
 from .services.choices import ChoiceError, set_choice
 from .services import intrusion as intrusion_service
-from .services.comparison import clean_value, comparison, project_scores, records
+from .services.comparison import comparison, records
 from .services.exports import start_export
+from .services.snapshots import stored_scores
 
 
 def _filters(request) -> dict:
@@ -28,7 +32,9 @@ def _filters(request) -> dict:
 @api_view(["GET"])
 def comparison_table(request, pk):
     project = access.readable_project_or_404(request.user, pk)
-    return Response(comparison(project, **_filters(request)))
+    stored = stored_scores(project)
+    return Response({**comparison(project, scores=stored.scores, **_filters(request)),
+                     "scores": stored.as_dict()})
 
 
 @extend_schema(summary="Per-cluster scores: cluster × pass × coder, and coder means",
@@ -36,13 +42,12 @@ def comparison_table(request, pk):
 @api_view(["GET"])
 def cluster_scores(request, pk):
     project = access.readable_project_or_404(request.user, pk)
-    scores = project_scores(project)
-
-    def records(frame):
-        return [{k: clean_value(v) for k, v in row.items()} for row in frame.to_dict("records")]
-
-    return Response({"per_coder": records(scores.cluster_scores.drop(columns=["coder_id"])),
-                     "per_cluster": records(scores.cluster_means)})
+    # the job rendered both lists (tens of thousands of rows): sent as they are
+    stored = stored_scores(project, ("per_coder.json", "per_cluster.json"))
+    body = b"".join([b'{"per_coder":', stored.documents["per_coder.json"], b',"per_cluster":',
+                     stored.documents["per_cluster.json"], b',"scores":',
+                     json.dumps(stored.as_dict()).encode(), b"}"])
+    return HttpResponse(body, content_type="application/json")
 
 
 @extend_schema(summary="Mark or unmark a solution as chosen (PI)",

@@ -15,9 +15,10 @@ from projects.services import access as project_access
 
 from .services import access
 from .services.choices import ChoiceError, set_choice
-from .services.comparison import METRIC_COLUMNS, PASSES, TRUTH_COLUMNS, comparison, project_scores
+from .services.comparison import METRIC_COLUMNS, PASSES, TRUTH_COLUMNS, comparison
 from .services.exports import start_export
 from .services.figures import plot_cluster_consistency, plot_mean_consistency
+from .services.snapshots import COMPARISON_TABLES, stored_scores
 
 PLOT_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
 # Table header: sort key -> label, in column order.
@@ -35,8 +36,10 @@ def _filters(request) -> dict:
 def comparison_page(request, pk):
     project = access.readable_project_or_404(request.user, pk)
     filters = _filters(request)
+    stored = stored_scores(project)
     return render(request, "scoring/comparison.html", {
-        "project": project, "table": comparison(project, **filters), "filters": filters,
+        "project": project, "table": comparison(project, scores=stored.scores, **filters),
+        "score_state": stored, "filters": filters,
         "sort_links": SORT_LINKS, "can_manage": project_access.can_manage(request.user, project)})
 
 
@@ -45,7 +48,7 @@ def comparison_plot(request, pk, fmt):
     project = access.readable_project_or_404(request.user, pk)
     if fmt not in PLOT_TYPES:
         raise Http404("no such format")
-    scores = project_scores(project)
+    scores = stored_scores(project, (*COMPARISON_TABLES, "cluster_means")).scores
     rows = comparison(project, scores=scores, **_filters(request))["rows"]
     if request.GET.get("figure") == "clusters":      # figure E.1: one bar per cluster
         figure = plot_cluster_consistency(scores.cluster_means, rows)

@@ -1,8 +1,9 @@
 """The comparison table: every solution used in a round, its machine metrics next to its human
 scores (one row per solution), plus the PI's choice.
 
-``project_scores`` computes everything once from the codes; the dashboard, its JSON API and the
-export all read that one object, so their numbers agree.
+``project_scores`` computes everything once from the codes; the export reads it directly, the
+dashboard and its JSON API read it as stored by the recomputation job (services.snapshots), so
+their numbers agree.
 """
 from __future__ import annotations
 
@@ -46,6 +47,7 @@ class ProjectScores:
     reliability_overall: pd.DataFrame  # pass (all solutions)
     solutions: list = field(default_factory=list)
     intrusion: dict = field(default_factory=dict)   # services.intrusion.intrusion_scores
+    n_intrusion_answers: int | None = None   # stored scores keep the count, not the answers
 
 
 def round_solutions(project, round_ids=None):
@@ -56,8 +58,11 @@ def round_solutions(project, round_ids=None):
                 .select_related("run").order_by("method", "algorithm", "k", "solution_id", "pk"))
 
 
-def project_scores(project, round_ids=None) -> ProjectScores:
-    codes = code_tables.post_codes(project, round_ids)
+def project_scores(project, round_ids=None, codes: pd.DataFrame | None = None) -> ProjectScores:
+    """Every score from the codes: ``codes`` as ``codes.post_codes`` reads them (the export
+    passes them, it writes them too), else only the columns scores need (``score_codes``)."""
+    if codes is None:
+        codes = code_tables.score_codes(project, round_ids)
     per_coder = cluster_scores(codes)
     # rounds coded independently whose themes the PI has not reconciled yet: no α from them
     pending = set(ValidationRound.objects.filter(
@@ -137,8 +142,9 @@ def records(frame: pd.DataFrame) -> list[dict]:
 def _intrusion(scores: ProjectScores, rows: list[dict]) -> dict:
     """Intrusion scores per solution × kind beside the rows shown (services.intrusion)."""
     tables = scores.intrusion or score_tables()
+    n_answers = scores.n_intrusion_answers
     return dashboard_section(records(tables["solution_scores"]), records(tables["kind_scores"]),
-                             rows, len(tables["answers"]))
+                             rows, len(tables["answers"]) if n_answers is None else n_answers)
 
 
 def filter_and_sort(rows: list[dict], method: str = "", algorithm: str = "",

@@ -63,20 +63,23 @@ def plot_cluster_consistency(cluster_means: pd.DataFrame, solution_rows: list[di
         ax.set_axis_off()
         return fig
     axes = fig.subplots(len(rows), len(passes), squeeze=False, sharey=True)
+    axes[0][0].set_ylim(0, 1.05)     # shared: once, not once per panel
     for r, row in enumerate(rows):
         for c, p in enumerate(passes):
             ax = axes[r][c]
             values = np.sort(cluster_means[(cluster_means["solution_pk"] == row["solution_pk"])
                                            & (cluster_means["pass"] == p)]["consistency"]
                              .to_numpy(dtype=float))[::-1]
-            ax.bar(np.arange(values.size), values, color=PASS_COLOURS.get(p))
+            # one step patch per panel, not one rectangle per cluster: 2,500 clusters draw
+            # in a fraction of a second instead of minutes
+            ax.stairs(values, np.arange(values.size + 1) - 0.5, fill=True,
+                      color=PASS_COLOURS.get(p))
             if values.size:
                 mean = float(values.mean())
                 ax.axhline(mean, color="red", linewidth=1.2)
                 ax.text(0.98, 0.95, f"M = {mean:.2f}", color="red", ha="right", va="top",
                         transform=ax.transAxes, fontsize=8,
                         bbox={"facecolor": "white", "edgecolor": "none", "pad": 1})
-            ax.set_ylim(0, 1.05)
             ax.set_xticks([])
             if r == 0:
                 ax.set_title(p)

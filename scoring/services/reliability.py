@@ -89,16 +89,65 @@ def reliability(codes: pd.DataFrame) -> Reliability:
     return result
 
 
+def _group_ids(frame: pd.DataFrame, by: list[str]) -> np.ndarray:
+    """0, 1, … per distinct combination of ``by`` (NaN a value), numbered in order of first
+    appearance; grouping factorized integers, not (Arrow) strings."""
+    ints = pd.DataFrame({c: pd.factorize(frame[c], use_na_sentinel=False)[0] for c in by})
+    return ints.groupby(by, sort=False).ngroup().to_numpy()
+
+
 def reliability_table(codes: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    """One row per group (e.g. solution × pass) with α, agreement, counts and a message."""
+    """One row per group (e.g. solution × pass) with α, agreement, counts and a message.
+
+    All groups at once from value counts per unit (``reliability`` per group is its
+    definition): nominal α = 1 − (n − 1) Σ_u (m_u² − Σ_c n_uc²) / (m_u − 1) / (n² − Σ_c n_c²)
+    over pairable units u (m_u ≥ 2 values; n_uc of value c; n and n_c their totals), which is
+    the coincidence-matrix form the ``krippendorff`` package computes."""
     columns = [*by, "alpha", "percent_agreement", "n_coders", "n_units", "n_pairable_units",
                "message"]
+    codes = codes[codes["theme_merged_id"].notna()]
     if codes.empty:
         return pd.DataFrame(columns=columns)
-    rows = [dict(zip(by, keys if isinstance(keys, tuple) else (keys,)),
-                 **reliability(group).as_dict())
-            for keys, group in codes.groupby(by, sort=False, dropna=False)]
-    return in_pass_order(pd.DataFrame(rows, columns=columns), [c for c in by if c != "pass"])
+    group = _group_ids(codes, by)
+    first = np.unique(group, return_index=True)[1]
+    keys = codes[by].iloc[first].reset_index(drop=True)
+    frame = pd.DataFrame({
+        "g": group, "u": _group_ids(codes, ["post", "pass"]),
+        "coder": pd.factorize(codes["coder"])[0],
+        "v": codes["theme_merged_id"].to_numpy(dtype="int64")}).drop_duplicates(["g", "u", "coder"])
+    n_coders = frame.groupby("g")["coder"].nunique()
+    n_units = frame.groupby("g")["u"].nunique()
+    counts = frame.groupby(["g", "u", "v"], sort=False).size().rename("n").reset_index()
+    counts["sq"] = counts["n"] ** 2
+    units = counts.groupby(["g", "u"], sort=False).agg(m=("n", "sum"), sq=("sq", "sum"))
+    units = units[units["m"] >= 2].reset_index()
+    units["agree"] = (units["sq"] - units["m"]) / (units["m"] * (units["m"] - 1))
+    units["disagree"] = (units["m"] ** 2 - units["sq"]) / (units["m"] - 1)
+    per_group = units.groupby("g").agg(n_pairable_units=("u", "size"),
+                                       percent_agreement=("agree", "mean"),
+                                       n=("m", "sum"), observed=("disagree", "sum"))
+    pairable = counts.merge(units[["g", "u"]], on=["g", "u"])
+    values = pairable.groupby(["g", "v"], sort=False)["n"].sum().rename("n_c").reset_index()
+    values["sq"] = values["n_c"] ** 2
+    per_group = per_group.join(values.groupby("g").agg(n_values=("v", "size"),
+                                                       value_sq=("sq", "sum")))
+    expected = per_group["n"] ** 2 - per_group["value_sq"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_group["alpha"] = 1 - (per_group["n"] - 1) * per_group["observed"] / expected
+    table = keys.assign(n_coders=n_coders.reindex(keys.index).to_numpy(),
+                        n_units=n_units.reindex(keys.index).to_numpy())
+    per_group = per_group.reindex(keys.index)
+    pairable_units = per_group["n_pairable_units"].fillna(0).astype(int)
+    alpha = per_group["alpha"].where((per_group["n_values"] >= 2) & np.isfinite(per_group["alpha"]))
+    message = np.select(
+        [pairable_units == 0, per_group["n_values"] < 2, alpha.isna()],
+        [NEEDS_TWO_CODERS, ONE_VALUE_ONLY, "undefined: no expected disagreement"], "")
+    table["alpha"] = alpha.to_numpy(dtype=float)        # NaN where undefined (see message)
+    table["percent_agreement"] = per_group["percent_agreement"].to_numpy(dtype=float)
+    table["n_pairable_units"] = pairable_units.to_numpy()
+    table["message"] = message
+    table[["n_coders", "n_units"]] = table[["n_coders", "n_units"]].astype(int)
+    return in_pass_order(table[columns], [c for c in by if c != "pass"])
 
 
 def reconciled_reliability_table(codes: pd.DataFrame, by: list[str],

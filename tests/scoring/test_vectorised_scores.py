@@ -60,3 +60,31 @@ def test_percent_agreement_matches_coder_pairs():
                 shares.append(sum(a == b for a, b in pairs) / len(pairs))
         expected = float(np.mean(shares)) if shares else None
         assert percent_agreement(matrix) == (None if expected is None else pytest.approx(expected))
+
+
+def test_reliability_table_matches_the_per_group_definition(random_codes):
+    """α (the ``krippendorff`` package per group), agreement and counts, all groups at once;
+    groups with one coder per post or one value only keep their messages."""
+    from scoring.services.reliability import reliability, reliability_table
+
+    codes = random_codes.copy()
+    codes["post"] = codes["post"].where(codes["coder_id"] % 2 == 0, codes["post"] + "-alone")
+    one_value = codes[codes["solution_pk"] == 1].assign(solution_pk=3, solution_id="one",
+                                                        theme_merged_id=7.0)
+    alone = codes[codes["solution_pk"] == 1].assign(solution_pk=4, solution_id="alone")
+    alone["post"] = alone["post"] + alone["coder"]
+    codes = pd.concat([codes, one_value, alone], ignore_index=True)
+    by = ["solution_pk", "solution_id", "pass"]
+    table = reliability_table(codes, by)
+    assert len(table) == 4
+    for row in table.to_dict("records"):
+        group = codes[(codes["solution_pk"] == row["solution_pk"]) & (codes["pass"] == row["pass"])]
+        expected = reliability(group).as_dict()
+        for key in ("n_coders", "n_units", "n_pairable_units", "message"):
+            assert row[key] == expected[key], (row, expected)
+        for key in ("alpha", "percent_agreement"):
+            assert pd.isna(row[key]) == (expected[key] is None), (key, row, expected)
+            if expected[key] is not None:
+                assert row[key] == pytest.approx(expected[key], abs=1e-12)
+    assert table.set_index("solution_pk").loc[3, "message"].startswith("undefined: every")
+    assert table.set_index("solution_pk").loc[4, "message"].startswith("undefined: no post")

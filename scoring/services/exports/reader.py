@@ -89,7 +89,7 @@ def _figure_files(run: EngineRun) -> list[Path]:
 
 
 def read_export_inputs(project) -> ExportInputs:
-    scores = project_scores(project)
+    scores = project_scores(project, codes=code_tables.post_codes(project))
     runs = {s.run_id: s.run for s in scores.solutions}
     return ExportInputs(
         project=project, scores=scores, comparison=comparison(project, scores=scores),
