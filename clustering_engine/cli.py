@@ -59,6 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--umap-neighbors", type=int, default=15)
     run.add_argument("--fit-sample", type=int, default=None,
                      help="fit the reducer on this many sampled pairs, transform the rest")
+    run.add_argument("--umap-out-of-sample", choices=spec.UMAP_OUT_OF_SAMPLE,
+                     default=spec.DEFAULT_UMAP_OUT_OF_SAMPLE,
+                     help="with --fit-sample: place the other pairs by UMAP's transform, or by "
+                          "its initial step alone (interpolate: faster)")
     run.add_argument("--pca-first", type=int, default=None,
                      help="UMAP only: PCA to this many dims before UMAP (faster at scale)")
     run.add_argument("--min-cluster-size", type=int, default=None, help="HDBSCAN")
@@ -115,6 +119,7 @@ def config_from_args(args) -> "EngineConfig":
     reduction = ReductionConfig(method=args.reduction, n_components=args.n_components,
                                 n_neighbors=args.umap_neighbors, fit_sample=args.fit_sample,
                                 pca_first=args.pca_first,
+                                out_of_sample=args.umap_out_of_sample,
                                 seed=args.seed)
     grid = GridConfig(methods=args.methods, ks=args.ks, algorithms=args.algorithms,
                       reduction=reduction, kmeans_n_init=args.kmeans_n_init,

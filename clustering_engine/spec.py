@@ -47,6 +47,10 @@ ALGORITHMS = ("kmeans", "hdbscan", "hdbscan_flat")
 DEFAULT_ALGORITHMS = ("kmeans", "hdbscan")
 HDBSCAN_BACKENDS = ("hdbscan", "fast_hdbscan", "cuml")   # plain HDBSCAN: reference, numba, GPU
 REDUCERS = ("umap", "pca", "none")
+# How UMAP places the pairs it was not fitted on (reduce.py): its own transform, or the start
+# of that transform alone (membership-weighted mean of the fitted neighbours' positions).
+UMAP_OUT_OF_SAMPLE = ("transform", "interpolate")
+DEFAULT_UMAP_OUT_OF_SAMPLE = "transform"
 DEFAULT_REDUCER = "umap"
 DEFAULT_N_COMPONENTS = 50
 CHECK_MODES = ("full", "header", "none")   # how deeply each image is checked on import
