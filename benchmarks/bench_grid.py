@@ -9,7 +9,7 @@ stability diagnostic (``--stability-seeds``, the engine's default 5), and prints
 time and peak memory per step.
 
     python benchmarks/bench_grid.py --pca-first 64 --hdbscan-fit-sample 20000 \
-        --kmeans-fit-sample 50000                                  # paper scale, both levers
+        --kmeans-fit-sample 50000 --umap-out-of-sample interpolate   # paper scale, levers
     python benchmarks/bench_grid.py --pca-first 64 --hdbscan-fit-sample 20000   # full K-Means
     python benchmarks/bench_grid.py --pca-first 64                 # HDBSCAN fitted on every point
     python benchmarks/bench_grid.py --pca-first 64 --hdbscan-backend fast_hdbscan
@@ -66,6 +66,8 @@ def main():
     parser.add_argument("--reduction", default="umap", choices=("umap", "pca", "none"))
     parser.add_argument("--fit-sample", type=int, default=20_000)
     parser.add_argument("--pca-first", type=int, default=None)
+    parser.add_argument("--umap-out-of-sample", default="transform",
+                        choices=("transform", "interpolate"))
     parser.add_argument("--ks", default="9,16,25,36,49,64,81,100")
     parser.add_argument("--data", choices=("hard", "easy"), default="hard")
     parser.add_argument("--algorithms", default="kmeans,hdbscan")
@@ -94,7 +96,8 @@ def main():
 
     reduction = ReductionConfig(method=args.reduction, n_components=50,
                                 fit_sample=args.fit_sample if args.reduction == "umap" else None,
-                                pca_first=args.pca_first if args.reduction == "umap" else None)
+                                pca_first=args.pca_first if args.reduction == "umap" else None,
+                                out_of_sample=args.umap_out_of_sample)
     if not args.skip_one_space:   # one space reduced on its own, to show the per-space cost
         with measured({"step": f"reduce one space (vector, {reduction.key()})"}) as row:
             reduce(vector_level_space(text, image), reduction)
