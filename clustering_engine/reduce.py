@@ -162,15 +162,33 @@ def _umap(X: np.ndarray, config: ReductionConfig):
 def _interpolate(reducer, points: np.ndarray) -> np.ndarray:
     """UMAP's transform up to its initialisation: the membership graph to the fitted points
     (``transform_mode="graph"``), then each point at the weighted mean of its neighbours."""
-    from umap.umap_ import init_graph_transform
-
     reducer.transform_mode = "graph"
     try:
-        graph = reducer.transform(points).tocsr()
+        graph = reducer.transform(points)
     finally:
         reducer.transform_mode = "embedding"
+    return weighted_mean_of_neighbours(graph, reducer.embedding_)
+
+
+def weighted_mean_of_neighbours(graph, embedding: np.ndarray) -> np.ndarray:
+    """``umap.umap_.init_graph_transform`` as sparse algebra (that one loops in Python, row by
+    row): each row of ``graph`` (new points x fitted points, membership strengths) at the
+    strength-weighted mean of its neighbours' positions; a neighbour at strength 1 is the same
+    point, whose position is taken as it is; a row without neighbours is NaN, as there."""
+    import scipy.sparse
+
+    graph = scipy.sparse.csr_matrix(graph)
     graph.eliminate_zeros()
-    return init_graph_transform(graph, reducer.embedding_).astype(np.float32)
+    sums = np.asarray(graph.sum(axis=1)).ravel()
+    scale = scipy.sparse.diags(np.divide(1.0, sums, out=np.zeros_like(sums), where=sums > 0))
+    out = np.asarray(scale @ graph @ embedding.astype(np.float64), dtype=np.float32)
+    rows = np.repeat(np.arange(graph.shape[0]), np.diff(graph.indptr))
+    same = np.flatnonzero(graph.data == 1)
+    if len(same):
+        first_rows, first = np.unique(rows[same], return_index=True)
+        out[first_rows] = embedding[graph.indices[same[first]]]
+    out[sums == 0] = np.nan
+    return out
 
 
 def _chunked(fn, X: np.ndarray, chunk: int) -> np.ndarray:

@@ -50,3 +50,25 @@ def test_the_key_names_interpolation_and_bad_values_are_refused():
     assert "interpolate" not in config("transform").key()
     with pytest.raises(ConfigError, match="out_of_sample"):
         ReductionConfig(method="umap", fit_sample=100, out_of_sample="nearest")
+
+
+def test_weighted_mean_matches_umaps_own_initialisation():
+    import scipy.sparse
+    from umap.umap_ import init_graph_transform
+
+    from clustering_engine.reduce import weighted_mean_of_neighbours
+
+    rng = np.random.default_rng(1)
+    embedding = rng.standard_normal((40, 3)).astype(np.float32)
+    graph = scipy.sparse.random(25, 40, density=0.2, random_state=2, format="lil",
+                                dtype=np.float32)
+    graph[3, 7] = 1.0                      # the same point as fitted point 7
+    graph[5, :] = 0                        # no neighbour: NaN, as UMAP leaves it
+    graph = graph.tocsr()
+    graph.eliminate_zeros()
+    ours = weighted_mean_of_neighbours(graph, embedding)
+    theirs = init_graph_transform(graph, embedding)
+    assert np.array_equal(np.isnan(ours), np.isnan(theirs)) and np.isnan(ours[5]).all()
+    assert np.allclose(ours[~np.isnan(ours).any(axis=1)],
+                       theirs[~np.isnan(theirs).any(axis=1)], atol=1e-5)
+    assert np.array_equal(ours[3], embedding[7])
