@@ -232,7 +232,7 @@ def main():
     with measured({}) as m:
         recompute(project.pk)
     job_row("first score computation (job)", m)
-    client = Client()
+    client = Client(HTTP_ACCEPT_ENCODING="gzip, deflate")   # as browsers and requests send
     client.force_login(pi)
     analysis = f"/api/scoring/projects/{project.pk}/analysis"
     pages = {

@@ -136,7 +136,8 @@ def cluster_scores(request, pk):
     if level not in ("cluster", "coder"):
         raise ValidationError({"level": "cluster or coder"})
     round_ids = _round_ids(request, project)
-    scores = stored_scores(project, ("cluster_means", "cluster_scores")).scores
+    scores = stored_scores(project, ("cluster_means",) if level == "cluster"
+                           else ("cluster_scores",)).scores
     if level == "cluster":
         if request.query_params.get("coder"):
             raise ValidationError({"coder": "filter by coder with level=coder"})

@@ -1,7 +1,5 @@
 """JSON API of the scoring app (mounted at /api/scoring/). PI and viewers read; the PI writes
 choices and exports; coders get 404 (services.access)."""
-import json
-
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -16,7 +14,7 @@ from .services.choices import ChoiceError, set_choice
 from .services import intrusion as intrusion_service
 from .services.comparison import comparison, records
 from .services.exports import start_export
-from .services.snapshots import stored_scores
+from .services.snapshots import CLUSTERS_JSON, stored_scores
 
 
 def _filters(request) -> dict:
@@ -42,12 +40,14 @@ def comparison_table(request, pk):
 @api_view(["GET"])
 def cluster_scores(request, pk):
     project = access.readable_project_or_404(request.user, pk)
-    # the job rendered both lists (tens of thousands of rows): sent as they are
-    stored = stored_scores(project, ("per_coder.json", "per_cluster.json"))
-    body = b"".join([b'{"per_coder":', stored.documents["per_coder.json"], b',"per_cluster":',
-                     stored.documents["per_cluster.json"], b',"scores":',
-                     json.dumps(stored.as_dict()).encode(), b"}"])
-    return HttpResponse(body, content_type="application/json")
+    # rendered by the job (tens of thousands of rows) and stored gzipped: sent as it is
+    stored = stored_scores(project, (CLUSTERS_JSON,))
+    body, gzipped = stored.clusters_json("gzip" in request.META.get("HTTP_ACCEPT_ENCODING", ""))
+    response = HttpResponse(body, content_type="application/json")
+    response["Vary"] = "Accept-Encoding"
+    if gzipped:
+        response["Content-Encoding"] = "gzip"
+    return response
 
 
 @extend_schema(summary="Mark or unmark a solution as chosen (PI)",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from projects.models import Project, Solution
 
@@ -86,7 +87,7 @@ class ScoreSnapshot(models.Model):
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="score_snapshots")
     version = models.BigIntegerField()
-    computed_at = models.DateTimeField(auto_now_add=True)
+    computed_at = models.DateTimeField(default=timezone.now)
     seconds = models.FloatField(help_text="time the computation took")
     n_post_codes = models.PositiveIntegerField(default=0)
     n_intrusion_answers = models.PositiveIntegerField(default=0)

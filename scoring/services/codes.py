@@ -159,7 +159,8 @@ def cluster_codes(project, round_ids=None) -> pd.DataFrame:
     """One row per common theme a coder gave a cluster sample in one pass."""
     fields = {"id": "code_id", **SAMPLE_FIELDS, **CODE_FIELDS}
     frame = _frame(ClusterCode.objects.filter(cluster_sample__round__project=project),
-                   fields, list(fields.values()), ["cluster_sample__order", "coder_id", "pass_name"])
+                   fields, list(fields.values()),
+                   ["cluster_sample__order", "coder_id", "pass_name"])
     return _finish(frame, project, round_ids)
 
 

@@ -16,9 +16,10 @@ with a notice saying so and as of when; it never shows older numbers without say
 """
 from __future__ import annotations
 
+import gzip
 import io
-import time
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -36,6 +37,7 @@ from ..models import ScoreSnapshot, ScoreTable, ScoreVersion
 from .comparison import ProjectScores, project_scores, round_solutions
 
 SCORES_TASK = "scoring.recompute_scores"
+SCORES_KEY = b',"scores":'   # the stored JSON document ends with the snapshot's state
 # A job sent for a version and not done after this long (a lost worker) is sent again.
 RESEND_AFTER = timedelta(minutes=10)
 # table name -> how to take it from ProjectScores
@@ -48,11 +50,9 @@ TABLES = {
     "intrusion_solution_scores": lambda s: s.intrusion.get("solution_scores"),
     "intrusion_kind_scores": lambda s: s.intrusion.get("kind_scores"),
 }
-# name -> the frame an API sends whole, rendered once by the job (exact floats, NaN as null)
-JSON_DOCUMENTS = {
-    "per_coder.json": lambda s: s.cluster_scores.drop(columns=["coder_id"], errors="ignore"),
-    "per_cluster.json": lambda s: s.cluster_means,
-}
+# The per-cluster scores JSON (tens of thousands of rows), rendered once by the job with the
+# snapshot's state as it is when current, and stored gzipped: sent as it is (services: api).
+CLUSTERS_JSON = "clusters.json.gz"
 COMPARISON_TABLES = ("solution_scores", "reliability", "reliability_overall",
                      "intrusion_solution_scores", "intrusion_kind_scores")
 
@@ -63,7 +63,7 @@ class StoredScores:
     version: int            # the snapshot's
     current_version: int    # the codes'
     computed_at: object
-    documents: dict = field(default_factory=dict)   # JSON_DOCUMENTS asked for, as bytes
+    documents: dict = field(default_factory=dict)   # CLUSTERS_JSON if asked for, gzipped
 
     @property
     def stale(self) -> bool:
@@ -76,6 +76,16 @@ class StoredScores:
         return (f"Recomputing after recent changes: these scores are as of "
                 f"{self.computed_at:%Y-%m-%d %H:%M:%S} UTC (score version {self.version}; the "
                 f"codes are now at version {self.current_version}). Reload in a moment.")
+
+    def clusters_json(self, accepts_gzip: bool) -> tuple[bytes, bool]:
+        """(body, gzipped) of the per-cluster scores JSON: the stored document as it is when
+        current and the client takes gzip, else unpacked with the state as it is now."""
+        stored = self.documents[CLUSTERS_JSON]
+        if accepts_gzip and not self.stale:
+            return stored, True
+        body = gzip.decompress(stored)
+        body = body[:body.rindex(SCORES_KEY)] + SCORES_KEY + json.dumps(self.as_dict()).encode()
+        return body + b"}", False
 
     def as_dict(self) -> dict:
         return {"version": self.version, "current_version": self.current_version,
@@ -117,11 +127,17 @@ def recompute(project_id: int) -> ScoreSnapshot:
     started = time.perf_counter()
     scores = project_scores(project)
     tables = {name: _parquet(take(scores)) for name, take in TABLES.items()}
-    tables.update({name: records_json(take(scores)) for name, take in JSON_DOCUMENTS.items()})
+    computed_at = timezone.now()
+    state = StoredScores(scores, version, version, computed_at).as_dict()
+    tables[CLUSTERS_JSON] = gzip.compress(b"".join([
+        b'{"per_coder":', records_json(scores.cluster_scores.drop(columns=["coder_id"],
+                                                                  errors="ignore")),
+        b',"per_cluster":', records_json(scores.cluster_means),
+        SCORES_KEY, json.dumps(state).encode(), b"}"]), compresslevel=6)
     seconds = time.perf_counter() - started
     with transaction.atomic():
         snapshot = ScoreSnapshot.objects.create(
-            project=project, version=version, seconds=seconds,
+            project=project, version=version, seconds=seconds, computed_at=computed_at,
             n_post_codes=len(scores.post_codes),
             n_intrusion_answers=len(scores.intrusion.get("answers", ())))
         ScoreTable.objects.bulk_create([ScoreTable(snapshot=snapshot, name=name, data=data)
@@ -149,10 +165,10 @@ def request_recompute(project_id: int, version: int) -> bool:
 
 
 def _load(snapshot: ScoreSnapshot, names) -> dict:
-    """Frames by name; JSON documents (``*.json``) as bytes."""
+    """Frames by name; JSON documents (``*.json.gz``) as bytes."""
     rows = ScoreTable.objects.filter(snapshot=snapshot, name__in=list(names)).values_list(
         "name", "data")
-    return {name: bytes(data) if name.endswith(".json") else pd.read_parquet(io.BytesIO(data))
+    return {name: bytes(data) if name.endswith(".gz") else pd.read_parquet(io.BytesIO(data))
             for name, data in rows}
 
 
@@ -178,5 +194,5 @@ def stored_scores(project, tables=COMPARISON_TABLES) -> StoredScores:
         intrusion={"solution_scores": frames.get("intrusion_solution_scores", empty),
                    "kind_scores": frames.get("intrusion_kind_scores", empty)},
         n_intrusion_answers=snapshot.n_intrusion_answers)
-    documents = {name: frames[name] for name in tables if name.endswith(".json") and name in frames}
+    documents = {name: frames[name] for name in tables if name.endswith(".gz") and name in frames}
     return StoredScores(scores, snapshot.version, version, snapshot.computed_at, documents)
