@@ -105,9 +105,30 @@ def reliability_table(codes: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     the coincidence-matrix form the ``krippendorff`` package computes."""
     columns = [*by, "alpha", "percent_agreement", "n_coders", "n_units", "n_pairable_units",
                "message"]
-    codes = codes[codes["theme_merged_id"].notna()]
+    themed = codes[codes["theme_merged_id"].notna()]
+    if themed.empty:
+        return _with_unthemed_groups(pd.DataFrame(columns=columns), codes, by, columns)
+    return _with_unthemed_groups(_themed_table(themed, by, columns), codes, by, columns)
+
+
+def _with_unthemed_groups(table: pd.DataFrame, codes: pd.DataFrame, by: list[str],
+                          columns: list[str]) -> pd.DataFrame:
+    """A group whose codes carry no theme (e.g. withheld until reconciled) keeps its row, with
+    nothing to pair, as ``reliability`` gives it."""
     if codes.empty:
-        return pd.DataFrame(columns=columns)
+        return table
+    keys = codes[by].drop_duplicates()
+    found = keys.merge(table[by].drop_duplicates(), on=by, how="left", indicator=True)
+    missing = found.loc[found["_merge"] == "left_only", by]
+    if missing.empty:
+        return table
+    extra = missing.assign(alpha=np.nan, percent_agreement=np.nan, n_coders=0, n_units=0,
+                           n_pairable_units=0, message=NEEDS_TWO_CODERS)[columns]
+    merged = extra if table.empty else pd.concat([table, extra], ignore_index=True)
+    return in_pass_order(merged, [c for c in by if c != "pass"])
+
+
+def _themed_table(codes: pd.DataFrame, by: list[str], columns: list[str]) -> pd.DataFrame:
     group = _group_ids(codes, by)
     first = np.unique(group, return_index=True)[1]
     keys = codes[by].iloc[first].reset_index(drop=True)

@@ -73,10 +73,13 @@ def test_reliability_table_matches_the_per_group_definition(random_codes):
                                                         theme_merged_id=7.0)
     alone = codes[codes["solution_pk"] == 1].assign(solution_pk=4, solution_id="alone")
     alone["post"] = alone["post"] + alone["coder"]
-    codes = pd.concat([codes, one_value, alone], ignore_index=True)
+    # codes without a theme (withheld until reconciled): the group keeps its row
+    unthemed = codes[codes["solution_pk"] == 1].assign(solution_pk=5, solution_id="unthemed",
+                                                       theme_merged_id=pd.NA)
+    codes = pd.concat([codes, one_value, alone, unthemed], ignore_index=True)
     by = ["solution_pk", "solution_id", "pass"]
     table = reliability_table(codes, by)
-    assert len(table) == 4
+    assert len(table) == 5
     for row in table.to_dict("records"):
         group = codes[(codes["solution_pk"] == row["solution_pk"]) & (codes["pass"] == row["pass"])]
         expected = reliability(group).as_dict()
@@ -88,3 +91,5 @@ def test_reliability_table_matches_the_per_group_definition(random_codes):
                 assert row[key] == pytest.approx(expected[key], abs=1e-12)
     assert table.set_index("solution_pk").loc[3, "message"].startswith("undefined: every")
     assert table.set_index("solution_pk").loc[4, "message"].startswith("undefined: no post")
+    assert table.set_index("solution_pk").loc[5, "n_coders"] == 0
+    assert list(reliability_table(unthemed, by)["solution_pk"]) == [5]
