@@ -23,7 +23,7 @@ from annotation.models import PASS_ORDER
 
 from . import analysis_serializers as s
 from .services import access
-from .services import codes as code_tables
+from .services.code_pages import CodeFilters, CodePages
 from .services.comparison import clean_value, project_scores
 from .services.snapshots import stored_scores
 
@@ -66,11 +66,16 @@ def _round_ids(request, project) -> list[int] | None:
     return sorted(known)
 
 
-def _filtered(frame: pd.DataFrame, request, fields=("pass", "solution", "coder")) -> pd.DataFrame:
-    column = {"pass": "pass", "solution": "solution_id", "coder": "coder", "kind": "kind"}
+def _pass_name(request) -> str | None:
     pass_name = request.query_params.get("pass")
     if pass_name and pass_name not in PASS_VALUES:
         raise ValidationError({"pass": f"one of {', '.join(PASS_VALUES)}"})
+    return pass_name
+
+
+def _filtered(frame: pd.DataFrame, request, fields=("pass", "solution", "coder")) -> pd.DataFrame:
+    column = {"pass": "pass", "solution": "solution_id", "coder": "coder"}
+    _pass_name(request)
     for name in fields:
         value = request.query_params.get(name)
         if value:
@@ -96,6 +101,27 @@ class _FrameRows:
         return _rows(self.frame.iloc[index], self.columns)
 
 
+class _CodeRows:
+    """Pages read from the database (``CodePages``) as the paginator's list of JSON rows."""
+
+    def __init__(self, pages: CodePages):
+        self.pages = pages
+
+    def __len__(self):
+        return len(self.pages)
+
+    def __getitem__(self, index: slice):
+        frame = self.pages[index]
+        if frame.empty:
+            return []
+        frame = frame.reindex(columns=CODE_COLUMNS)   # a page of common themes has no post
+        for column in INTEGER_COLUMNS:   # whole numbers stay whole where common rows have no post
+            frame[column] = pd.to_numeric(frame[column]).astype("Int64")
+        for column in ("created_at", "updated_at"):
+            frame[column] = frame[column].map(lambda t: None if pd.isna(t) else t.isoformat())
+        return _rows(frame, CODE_COLUMNS)
+
+
 def _page(request, rows) -> Response:
     paginator = AnalysisPagination()
     return paginator.get_paginated_response(paginator.paginate_queryset(rows, request))
@@ -113,15 +139,10 @@ def codes(request, pk):
     kind = request.query_params.get("kind")
     if kind and kind not in ("post", "common"):
         raise ValidationError({"kind": "post or common"})
-    frames = [code_tables.post_codes(project, round_ids).assign(kind="post"),
-              code_tables.cluster_codes(project, round_ids).assign(kind="common")]
-    frame = pd.concat([f for f in frames if not f.empty] or frames[:1], ignore_index=True)
-    for column in INTEGER_COLUMNS:   # whole numbers stay whole where common rows have no post
-        frame[column] = pd.to_numeric(frame[column]).astype("Int64")
-    frame = _filtered(frame, request, ("pass", "solution", "coder", "kind"))
-    for column in ("created_at", "updated_at"):
-        frame[column] = frame[column].map(lambda t: None if pd.isna(t) else t.isoformat())
-    return _page(request, _FrameRows(frame, CODE_COLUMNS))
+    filters = CodeFilters(round_ids=round_ids, pass_name=_pass_name(request), kind=kind,
+                          solution_id=request.query_params.get("solution"),
+                          coder=request.query_params.get("coder"))
+    return _page(request, _CodeRows(CodePages(project, filters)))
 
 
 @extend_schema(summary="Cluster-level scores: within-cluster consistency per cluster sample × "

@@ -40,13 +40,26 @@ POST_FIELDS = {"sampled_post__public_id": "post", "sampled_post__pair_id": "pair
                "sampled_post__post_id": "post_id", "sampled_post__position": "position"}
 
 
-def coder_pseudonyms(project) -> dict[int, str]:
+CODER_SOURCES = ("post", "common", "intrusion")
+
+
+def coder_ids(project, sources=CODER_SOURCES) -> set[int]:
+    """Users with post codes, common themes or intrusion answers in the project."""
+    codes = {"post": PostCode.objects.filter(cluster_sample__round__project=project),
+             "common": ClusterCode.objects.filter(cluster_sample__round__project=project),
+             "intrusion": IntrusionAnswer.objects.filter(task__round__project=project)}
     ids = set()
-    for codes in (PostCode.objects.filter(cluster_sample__round__project=project),
-                  ClusterCode.objects.filter(cluster_sample__round__project=project),
-                  IntrusionAnswer.objects.filter(task__round__project=project)):
-        ids |= set(codes.order_by().values_list("coder_id", flat=True).distinct())
+    for source in sources:
+        ids |= set(codes[source].order_by().values_list("coder_id", flat=True).distinct())
+    return ids
+
+
+def pseudonyms(ids) -> dict[int, str]:
     return {pk: f"coder_{i}" for i, pk in enumerate(sorted(ids), start=1)}
+
+
+def coder_pseudonyms(project) -> dict[int, str]:
+    return pseudonyms(coder_ids(project))
 
 
 def _frame(queryset, fields: dict, columns: list[str], order: list[str]) -> pd.DataFrame:
@@ -94,7 +107,7 @@ def _copied(queryset, columns: list[str]) -> pd.DataFrame:
     return frame
 
 
-def _add_themes(frame: pd.DataFrame, project) -> pd.DataFrame:
+def add_themes(frame: pd.DataFrame, project) -> pd.DataFrame:
     """Raw theme name plus the merged (effective) theme the scores use."""
     effective = effective_theme_map(project)
     names = dict(Theme.objects.filter(project=project).values_list("pk", "name"))
@@ -108,7 +121,7 @@ def _finish(frame: pd.DataFrame, project, round_ids) -> pd.DataFrame:
     if round_ids is not None:
         frame = frame[frame["round_id"].isin(list(round_ids))].copy()
     frame["coder"] = frame["coder_id"].map(coder_pseudonyms(project))
-    frame = _add_themes(frame, project)
+    frame = add_themes(frame, project)
     for column in TIMESTAMPS:
         frame[column] = pd.to_datetime(frame[column], utc=True, format="ISO8601")
     return frame
@@ -152,7 +165,7 @@ def score_codes(project, round_ids=None) -> pd.DataFrame:
     samples["posts_in_sample"] = samples["sample_pk"].map(sample_sizes(project)).astype("Int64")
     frame = frame.merge(samples, on="sample_pk", how="left", sort=False)
     frame["coder"] = frame["coder_id"].map(coder_pseudonyms(project))
-    return _add_themes(frame, project)
+    return add_themes(frame, project)
 
 
 def cluster_codes(project, round_ids=None) -> pd.DataFrame:
