@@ -25,7 +25,7 @@ import numpy as np
 
 from . import metrics
 from .cluster import ClusterConfig
-from .distinct import cluster_distinct, reduce_distinct
+from .distinct import DistinctBySpace, cluster_distinct, reduce_distinct
 from .errors import ConfigError
 from .methods import combine_labels, split_k, vector_level_space
 from .vectors import l2_normalise
@@ -129,6 +129,7 @@ class GridResult:
     timings: dict[str, float]
     figure_metrics: FigureMetrics | None = None   # what the figures draw beyond the manifest
     score_spaces: tuple[str, ...] = ()   # the columns of the S_Dbw matrix (each method's space)
+    distinct: DistinctBySpace | None = None   # each space's rows grouped by identical vectors
 
 
 @dataclasses.dataclass
@@ -196,6 +197,7 @@ def run_grid(text: np.ndarray, image: np.ndarray, joint: np.ndarray | None = Non
         else:
             spaces["label"] = np.hstack([spaces["text"], spaces["image"]])
     score_spaces = tuple(m for m in METHODS if m in methods)
+    distinct = DistinctBySpace(spaces)
 
     # 2. Clustering over the grid (label-level last: it reuses text and image solutions).
     started = time.perf_counter()
@@ -205,10 +207,11 @@ def run_grid(text: np.ndarray, image: np.ndarray, joint: np.ndarray | None = Non
     for j, (method, algorithm, k) in enumerate(jobs):
         advance(f"cluster {solution_id(method, algorithm, k)}", 0.4 + 0.4 * j / max(len(jobs), 1))
         if method == "label":
-            solutions.append(_label_level(spaces, config, algorithm, k, modality, solutions))
+            solutions.append(_label_level(spaces, config, algorithm, k, modality, solutions,
+                                          distinct))
         else:
             cfg = config.cluster_config(algorithm)
-            result = cluster_distinct(spaces[method], cfg, k)
+            result = cluster_distinct(spaces[method], cfg, k, distinct[method])
             solutions.append(GridSolution(solution_id(method, algorithm, k), method, algorithm, k,
                                           result.labels, space=method, seconds=result.seconds,
                                           note=result.note))
@@ -239,7 +242,7 @@ def run_grid(text: np.ndarray, image: np.ndarray, joint: np.ndarray | None = Non
     timings["metrics"] = time.perf_counter() - started
     advance("done", 1.0)
     return GridResult(solutions, list(modality.values()), spaces, reductions, ami_rows,
-                      k_selection, timings, figure_metrics, score_spaces)
+                      k_selection, timings, figure_metrics, score_spaces, distinct)
 
 
 def _grid_jobs(config: GridConfig) -> list[tuple[str, str, int | None]]:
@@ -253,7 +256,7 @@ def _grid_jobs(config: GridConfig) -> list[tuple[str, str, int | None]]:
     return jobs
 
 
-def _label_level(spaces, config, algorithm, k, modality, solutions) -> GridSolution:
+def _label_level(spaces, config, algorithm, k, modality, solutions, distinct) -> GridSolution:
     """Cluster text and image separately and combine; a text or image solution of the grid
     at the same K is reused (same space, K and seed: the same labels)."""
     k_text, k_image = (None, None) if k is None else split_k(k)
@@ -270,7 +273,8 @@ def _label_level(spaces, config, algorithm, k, modality, solutions) -> GridSolut
             if kk == 1:   # a prime K splits as 1 x K: one text (or image) cluster
                 labels, seconds, note = np.zeros(len(spaces[space]), np.int32), 0.0, "K=1"
             else:
-                result = cluster_distinct(spaces[space], config.cluster_config(algorithm), kk)
+                result = cluster_distinct(spaces[space], config.cluster_config(algorithm), kk,
+                                          distinct[space])
                 labels, seconds, note = result.labels, result.seconds, result.note
             modality[key] = GridSolution(sid, name, algorithm, kk, labels, space=space,
                                          seconds=seconds, note=note)

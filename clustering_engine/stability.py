@@ -84,7 +84,8 @@ def _recluster(s, result, parts, config, extra_seeds) -> list[np.ndarray] | None
 def _one(s, result, cfg) -> np.ndarray:
     if s.k is None or s.k < 2:            # a prime K's 1-cluster side: nothing to reseed
         return s.labels
-    return cluster_distinct(result.spaces[s.space], cfg, s.k).labels
+    rows = result.distinct[s.space] if result.distinct is not None else None
+    return cluster_distinct(result.spaces[s.space], cfg, s.k, rows).labels
 
 
 def _seeded(config, algorithm: str, seed: int):

@@ -100,3 +100,28 @@ def test_rows_with_the_same_pair_share_every_label(shared_image_grid):
         assert _constant_within(s.labels, pair_of), s.id
     assert result.reductions["vector"]["n_distinct"] == n_pairs
     assert result.reductions["image"]["n_distinct"] == 30
+
+
+def test_the_grid_groups_each_space_once_however_often_it_clusters_it(monkeypatch):
+    """Grouping rows by their bytes costs about a second at 300,000 rows; the grid and its
+    stability reseeds cluster one space dozens of times and must group it once."""
+    import clustering_engine.distinct as distinct_module
+    from clustering_engine.stability import stability_diagnostic
+
+    rng = np.random.default_rng(4)
+    text = rng.normal(size=(60, 8)).astype(np.float32)[np.arange(120) % 60]
+    image = rng.normal(size=(40, 8)).astype(np.float32)[np.arange(120) % 40]
+    calls = []
+    original = distinct_module.distinct_rows
+    monkeypatch.setattr(distinct_module, "distinct_rows",
+                        lambda X: calls.append(X.shape) or original(X))
+    config = GridConfig(methods=("label", "vector"), ks=(4, 9, 16), algorithms=("kmeans",),
+                        reduction=ReductionConfig(method="pca", n_components=4),
+                        ami_permutations=2)
+    result = run_grid(text, image, None, config)
+    stability_diagnostic(result, config, seeds=2)
+    reductions = 3                                   # text, image, vector: once each
+    # label-level combines its text and image parts: its own space is never clustered
+    clustered = {s.space for s in result.solutions + result.modality_solutions} - {"label"}
+    assert clustered == {"text", "image", "vector"}
+    assert len(calls) == reductions + len(clustered)
