@@ -1,0 +1,76 @@
+"""A full export of the largest project already in a database, timed by part (read, build,
+write per table and figures, zip) with the peak RSS of this process.
+
+Reuses the project ``bench_platform_100coders.py`` creates (750,000 post codes), so no round is
+built; the sum of the parts is what the export job spends.
+
+    python benchmarks/bench_export_parts.py
+        [--database postgres://postgres@127.0.0.1:5432/diptych_scores_bench]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from benchmarks.measure import machine_load, measured, print_table  # noqa: E402
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", default=os.environ.get(
+        "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/diptych_scores_bench"))
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="diptych-bench-export-"))
+    os.environ["DATABASE_URL"] = args.database
+    os.environ.setdefault("DIPTYCH_VAR_DIR", str(workdir / "var"))
+    os.environ.setdefault("DIPTYCH_MEDIA_ROOT", str(workdir / "media"))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "diptych.settings")
+    import django
+
+    django.setup()
+    from django.db.models import Count
+
+    from clustering_engine.figures import FORMATS, save_figure
+    from projects.models import Project
+    from scoring.services.exports.builder import build_bundle
+    from scoring.services.exports.reader import read_export_inputs
+    from scoring.services.exports.writer import write_table, zip_folder
+
+    project = (Project.objects.annotate(n=Count("validation_rounds__samples__post_codes"))
+               .order_by("-n").first())
+    rows, folder = [], workdir / "export"
+
+    def part(name, run):
+        with measured({}) as m:
+            value = run()
+        rows.append({"part": name, "seconds": m["seconds"], "peak_rss_gib": m["peak_rss_gib"]})
+        print(f"  {name}: {m['seconds']:.1f} s, peak {m['peak_rss_gib']:.2f} GiB", flush=True)
+        return value
+
+    with measured({}) as total:
+        inputs = part("read", lambda: read_export_inputs(project))
+        bundle = part("build", lambda: build_bundle(inputs))
+        for stem, frame in bundle.tables.items():
+            if len(frame) > 10_000:
+                part(f"write {stem} ({len(frame):,} rows)", lambda: write_table(frame, folder / stem))
+            else:
+                write_table(frame, folder / stem)
+        part("figures", lambda: [save_figure(f, folder / s, FORMATS)
+                                 for s, f in bundle.figures.items()])
+        part("zip", lambda: zip_folder(folder, workdir / "export.zip"))
+    rows.append({"part": "total", "seconds": total["seconds"],
+                 "peak_rss_gib": total["peak_rss_gib"]})
+    print_table(rows, ["part", "seconds", "peak_rss_gib"],
+                f"Export by part, project {project.pk}; {machine_load()}")
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
