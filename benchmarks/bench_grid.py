@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 
 import numpy as np
 
@@ -85,6 +86,12 @@ def main():
     ks = tuple(int(k) for k in args.ks.split(","))
     rows = []
 
+    def add(row):   # printed as it comes: a long run stopped early still says where time went
+        rows.append(row)
+        print(f"  {row['step']}: {row.get('seconds', 0):.1f} s"
+              + (f", peak {row['peak_rss_gib']:.2f} GiB" if row.get("peak_rss_gib") else ""),
+              flush=True)
+
     with measured({"step": f"synthesise {args.n} pairs"}) as row:
         if args.data == "hard":
             data = hard_pairs(n=args.n)
@@ -92,7 +99,7 @@ def main():
             del data
         else:
             text, image, joint, _ = synthetic_pairs(args.n)
-    rows.append(row)
+    add(row)
 
     reduction = ReductionConfig(method=args.reduction, n_components=50,
                                 fit_sample=args.fit_sample if args.reduction == "umap" else None,
@@ -101,12 +108,17 @@ def main():
     if not args.skip_one_space:   # one space reduced on its own, to show the per-space cost
         with measured({"step": f"reduce one space (vector, {reduction.key()})"}) as row:
             reduce(vector_level_space(text, image), reduction)
-        rows.append(row)
+        add(row)
 
     stages = {}
 
-    def progress(stage, fraction):
-        stages.setdefault(stage.split()[0], fraction)
+    started = time.perf_counter()
+
+    def progress(stage, fraction):   # each reduction, each method's first clustering, metrics
+        key = stage.split()[0] + (stage.split()[1].split("-")[0] if " " in stage else "")
+        if key not in stages:
+            stages[key] = fraction
+            print(f"  [{time.perf_counter() - started:7.1f} s] {stage}", flush=True)
 
     algorithms = tuple(args.algorithms.split(","))
     # label, vector and joint (the synthetic joint vector); the cca method needs its own space
@@ -119,9 +131,9 @@ def main():
                         kmeans_fit_sample=args.kmeans_fit_sample)
     with measured({"step": f"full grid: {len(ks)} K x {'+'.join(algorithms)} + metrics"}) as row:
         result = run_grid(text, image, joint, config, progress)
-    rows.append(row)
+    add(row)
     for name, seconds in result.timings.items():
-        rows.append({"step": f"  of which {name}", "seconds": seconds})
+        add({"step": f"  of which {name}", "seconds": seconds})
     if "hdbscan" in algorithms:
         flat = config.cluster_config("hdbscan_flat")
         with measured({"step": "HDBSCAN flat-K at each method's chosen K"}) as row:
@@ -133,17 +145,17 @@ def main():
                 for space, kk in jobs:
                     if kk >= 2:
                         cluster_distinct(result.spaces[space], flat, kk)
-        rows.append(row)
+        add(row)
     if args.stability_seeds:
         with measured({"step": f"stability: {args.stability_seeds} further K-Means seeds"}) as row:
             stability_diagnostic(result, config, args.stability_seeds)
-        rows.append(row)
+        add(row)
 
     X = result.spaces["vector"]
     labels = next(s.labels for s in result.solutions if s.method == "vector" and s.k == max(ks))
     with measured({"step": f"s_dbw once ({args.n} x 50, K={max(ks)})"}) as row:
         metrics.s_dbw(X, labels)
-    rows.append(row)
+    add(row)
 
     print_table(rows, ["step", "seconds", "peak_rss_gib", "delta_rss_gib"],
                 title=f"Grid at {args.n} pairs ({args.data} data); reduction {reduction.key()}; "
