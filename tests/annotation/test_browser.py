@@ -138,10 +138,21 @@ def _code_a_cluster(validation_round, users, coder2, live_server, browser, clien
     assert theme_of(page, 3) == "Police line"
     wait_saved(page)
     assert PostCode.objects.filter(coder=coder, pass_name="image").count() == 3
-    page.keyboard.press("z")                                  # zoom the selected image
+    # zoom: on a post that has an image (the sample may hold posts without one), then back
+    selected = int(page.evaluate("document.querySelector('.item.selected').dataset.index"))
+    with_image = int(page.evaluate(
+        "[...document.querySelectorAll('#items .item')]"
+        ".find((el) => el.querySelector('img[data-zoom]')).dataset.index"))
+    step = "ArrowDown" if with_image > selected else "ArrowUp"
+    for _ in range(abs(with_image - selected)):
+        page.keyboard.press(step)
+    page.keyboard.press("z")
     page.wait_for_selector("#zoom:not([hidden])")
     page.keyboard.press("Escape")
     page.wait_for_selector("#zoom", state="hidden")
+    for _ in range(abs(with_image - selected)):
+        page.keyboard.press("ArrowUp" if step == "ArrowDown" else "ArrowDown")
+    assert page.evaluate("document.querySelector('.item.selected').dataset.index") == str(selected)
     for _ in range(n - 3):
         page.keyboard.press(" ")
     wait_saved(page)
