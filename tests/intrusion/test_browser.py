@@ -3,6 +3,7 @@ picks with the digit keys, one "unsure", a reload that resumes at the first open
 answer kept in the browser while the server is unreachable, lead times recorded; then the round
 is closed and a pick is refused, never lost."""
 import os
+import time
 
 import pytest
 from django.db import connections
@@ -23,6 +24,15 @@ pytestmark = [pytest.mark.django_db(transaction=True),
 def wait_saved(page):
     page.wait_for_function(
         "document.getElementById('save-status').dataset.pending === '0'", timeout=15000)
+
+
+def wait_stored(task):
+    """Until the server holds the task's answer: the page's pending count may not have risen yet
+    right after the key press, so a reload then would race the save."""
+    deadline = time.monotonic() + 15
+    while not IntrusionAnswer.objects.filter(task=task).exists():
+        assert time.monotonic() < deadline, "the answer never reached the server"
+        time.sleep(0.05)
 
 
 def current_task(page):
@@ -82,6 +92,7 @@ def _code(validation_round, tasks, users, live_server, browser, client, tmp_path
             page.keyboard.press(str(pick))
             answered[task.public_id] = pick
         if step == 4:                                         # reload: resume at the next open task
+            wait_stored(task)
             wait_saved(page)
             page.reload()
             page.wait_for_selector("html[data-coding-ready='1']")
