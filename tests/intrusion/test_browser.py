@@ -26,11 +26,11 @@ def wait_saved(page):
         "document.getElementById('save-status').dataset.pending === '0'", timeout=15000)
 
 
-def wait_stored(task):
-    """Until the server holds the task's answer: the page's pending count may not have risen yet
-    right after the key press, so a reload then would race the save."""
+def wait_stored(task, version=1):
+    """Until the server holds the task's answer at ``version``: the page's pending count may not
+    have risen yet right after the key press, so waiting on it alone races the save."""
     deadline = time.monotonic() + 15
-    while not IntrusionAnswer.objects.filter(task=task).exists():
+    while not IntrusionAnswer.objects.filter(task=task, version__gte=version).exists():
         assert time.monotonic() < deadline, "the answer never reached the server"
         time.sleep(0.05)
 
@@ -139,6 +139,7 @@ def _code(validation_round, tasks, users, live_server, browser, client, tmp_path
     previous = current_task(page)
     new_pick = saved[previous].choice % 6 + 1 if saved[previous].choice else 1
     page.keyboard.press(str(new_pick))
+    wait_stored(tasks[previous], version=2)
     wait_saved(page)
     changed = IntrusionAnswer.objects.get(task__public_id=previous, coder=users["coder"])
     assert (changed.choice, changed.version) == (new_pick, 2)
