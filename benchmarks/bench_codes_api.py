@@ -13,12 +13,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.databases import largest_project, setup_django  # noqa: E402
 from benchmarks.measure import machine_load, measured, print_table  # noqa: E402
 
 
@@ -28,26 +28,16 @@ def main():
     parser.add_argument("--database", default=os.environ.get(
         "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/diptych_scores_bench"))
     args = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="diptych-bench-codes-api-"))
-    os.environ["DATABASE_URL"] = args.database
-    os.environ.setdefault("DIPTYCH_VAR_DIR", str(workdir / "var"))
-    os.environ.setdefault("DIPTYCH_MEDIA_ROOT", str(workdir / "media"))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "diptych.settings")
-    import django
-
-    django.setup()
+    setup_django(args.database, "diptych-bench-codes-api-")
     from django.conf import settings
-    from django.db.models import Count
     from django.test import Client
     from django.test.utils import setup_test_environment
 
     from benchmarks.bench_platform_100coders import page_row, time_get
-    from projects.models import Project
 
     setup_test_environment()
     settings.ALLOWED_HOSTS = ["testserver"]
-    project = (Project.objects.annotate(n=Count("validation_rounds__samples__post_codes"))
-               .order_by("-n").first())
+    project = largest_project()
     client = Client(HTTP_ACCEPT_ENCODING="gzip, deflate")
     client.force_login(project.created_by)
     url = f"/api/scoring/projects/{project.pk}/analysis/codes/"

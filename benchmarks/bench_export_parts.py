@@ -13,12 +13,12 @@ import argparse
 import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.databases import largest_project, setup_django  # noqa: E402
 from benchmarks.measure import machine_load, measured, print_table  # noqa: E402
 
 
@@ -27,24 +27,14 @@ def main():
     parser.add_argument("--database", default=os.environ.get(
         "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/diptych_scores_bench"))
     args = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="diptych-bench-export-"))
-    os.environ["DATABASE_URL"] = args.database
-    os.environ.setdefault("DIPTYCH_VAR_DIR", str(workdir / "var"))
-    os.environ.setdefault("DIPTYCH_MEDIA_ROOT", str(workdir / "media"))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "diptych.settings")
-    import django
-
-    django.setup()
-    from django.db.models import Count
+    workdir = setup_django(args.database, "diptych-bench-export-")
 
     from clustering_engine.figures import FORMATS, save_figure
-    from projects.models import Project
     from scoring.services.exports.builder import build_bundle
     from scoring.services.exports.reader import read_export_inputs
     from scoring.services.exports.writer import write_table, zip_folder
 
-    project = (Project.objects.annotate(n=Count("validation_rounds__samples__post_codes"))
-               .order_by("-n").first())
+    project = largest_project()
     rows, folder = [], workdir / "export"
 
     def part(name, run):
