@@ -10,6 +10,8 @@ time and peak memory per step.
 
     python benchmarks/bench_grid.py --pca-first 64 --hdbscan-fit-sample 20000 \
         --kmeans-fit-sample 50000 --umap-out-of-sample interpolate   # paper scale, levers
+    python benchmarks/bench_grid.py --pca-first 64 --hdbscan-fit-sample 20000 --hdbscan-dims 5 \
+        --kmeans-fit-sample 50000 --umap-out-of-sample interpolate --reduce-workers 2
     python benchmarks/bench_grid.py --pca-first 64 --hdbscan-fit-sample 20000   # full K-Means
     python benchmarks/bench_grid.py --pca-first 64                 # HDBSCAN fitted on every point
     python benchmarks/bench_grid.py --pca-first 64 --hdbscan-backend fast_hdbscan
@@ -77,6 +79,8 @@ def main():
                         help="HDBSCAN (default: the engine's, max(5, n // 200))")
     parser.add_argument("--hdbscan-fit-sample", type=int, default=None,
                         help="fit HDBSCAN on this many sampled points, assign the rest")
+    parser.add_argument("--hdbscan-dims", type=int, default=None,
+                        help="HDBSCAN on each space's first N principal components")
     parser.add_argument("--kmeans-fit-sample", type=int, default=None,
                         help="fit K-Means on this many sampled points, nearest centre for the rest")
     parser.add_argument("--stability-seeds", type=int, default=DEFAULT_STABILITY_SEEDS)
@@ -128,6 +132,7 @@ def main():
                         hdbscan_backend=args.hdbscan_backend,
                         hdbscan_min_cluster_size=args.min_cluster_size,
                         hdbscan_fit_sample=args.hdbscan_fit_sample,
+                        hdbscan_density_dims=args.hdbscan_dims,
                         kmeans_fit_sample=args.kmeans_fit_sample)
     with measured({"step": f"full grid: {len(ks)} K x {'+'.join(algorithms)} + metrics"}) as row:
         result = run_grid(text, image, joint, config, progress)

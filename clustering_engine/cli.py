@@ -74,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--hdbscan-fit-sample", type=int, default=None,
                      help="fit HDBSCAN on this many sampled points and assign the rest with "
                           "approximate_predict (large data sets; reference backend)")
+    run.add_argument("--hdbscan-dims", type=int, default=None,
+                     help="run HDBSCAN on the space's first N principal components (e.g. 5, as "
+                          "BERTopic does; much faster); metrics still use the whole space")
     run.add_argument("--kmeans-n-init", type=int, default=3)
     run.add_argument("--kmeans-fit-sample", type=int, default=None,
                      help="fit K-Means on this many sampled points, every point to its nearest "
@@ -127,6 +130,7 @@ def config_from_args(args) -> "EngineConfig":
                       hdbscan_min_samples=args.min_samples, hdbscan_alpha=args.alpha,
                       hdbscan_backend=args.hdbscan_backend,
                       hdbscan_fit_sample=args.hdbscan_fit_sample,
+                      hdbscan_density_dims=args.hdbscan_dims,
                       kmeans_fit_sample=args.kmeans_fit_sample,
                       modality_weights=args.modality_weights,
                       marginal_gain_threshold=args.threshold,

@@ -50,6 +50,7 @@ class GridConfig:
     hdbscan_alpha: float = 1.0
     hdbscan_backend: str = "hdbscan"      # or "fast_hdbscan" (cluster.py)
     hdbscan_fit_sample: int | None = None   # fit HDBSCAN on a sample, assign the rest (cluster.py)
+    hdbscan_density_dims: int | None = None  # HDBSCAN on the first principal components (cluster.py)
     kmeans_fit_sample: int | None = None    # fit K-Means on a sample, nearest centre for the rest
     modality_weights: tuple[float, float] = (1.0, 1.0)
     marginal_gain_threshold: float = 0.01
@@ -82,7 +83,9 @@ class GridConfig:
                              min_samples=self.hdbscan_min_samples, alpha=self.hdbscan_alpha,
                              seed=self.seed, hdbscan_backend=self.hdbscan_backend,
                              fit_sample=(self.kmeans_fit_sample if algorithm == "kmeans"
-                                         else self.hdbscan_fit_sample))
+                                         else self.hdbscan_fit_sample),
+                             density_dims=(None if algorithm == "kmeans"
+                                           else self.hdbscan_density_dims))
 
 
 @dataclasses.dataclass
