@@ -58,28 +58,46 @@ def load_image_rgb(path_or_bytes):
 
 
 class _ImageFiles:
-    """Map-style dataset: i -> (i, RGB image or None, error message or None)."""
+    """Map-style dataset: i -> (i, RGB image or None, error message or None). With
+    ``squash_size`` the image is also resized to that square here, in the decoding worker, by the
+    same call the model would make (so the bits are the same): the main process then receives
+    small images and does not resize them one by one while the model (a GPU) waits."""
 
-    def __init__(self, paths):
+    def __init__(self, paths, squash_size: int | None = None):
         self.paths = list(paths)
+        self.squash_size = squash_size
 
     def __len__(self):
         return len(self.paths)
 
     def __getitem__(self, i):
         try:
-            return i, load_image_rgb(self.paths[i]), None
+            img = load_image_rgb(self.paths[i])
         except Exception as exc:  # any decoder failure is data, not a crash
             return i, None, f"{type(exc).__name__}: {exc}"
+        size = self.squash_size
+        if size and img.size != (size, size):
+            from PIL import Image
+
+            img = img.resize((size, size), Image.BILINEAR)
+        return i, img, None
 
 
 def _as_list(batch):
     return batch
 
 
-def _decoded_batches(paths, batch_size: int, workers: int):
+def squash_size(embedder) -> int | None:
+    """The square an image model squashes every image to (``images_to_uint8_batch``), when it
+    declares one; models with their own preprocessing (CLIP's crop) get None."""
+    if getattr(embedder, "options", {}).get("resize") != "squash":
+        return None
+    return getattr(embedder, "image_size", None)
+
+
+def _decoded_batches(paths, batch_size: int, workers: int, squash: int | None = None):
     """Yield lists of (i, image|None, error|None) in order, decoding in `workers` processes."""
-    dataset = _ImageFiles(paths)
+    dataset = _ImageFiles(paths, squash)
     if workers <= 0 or len(paths) <= batch_size:
         for start in range(0, len(paths), batch_size):
             yield [dataset[i] for i in range(start, min(start + batch_size, len(paths)))]
@@ -198,7 +216,8 @@ def precision_policy(embedder) -> dict:
         policy["torch_threads"] = int(torch.get_num_threads())
         if str(policy["device"]).startswith("cuda"):
             policy["cudnn_deterministic"] = bool(torch.backends.cudnn.deterministic)
-            policy["tf32"] = bool(torch.backends.cuda.matmul.allow_tf32)
+            policy["tf32"] = bool(torch.backends.cuda.matmul.allow_tf32
+                                  or torch.backends.cudnn.allow_tf32)
     return policy
 
 
@@ -232,9 +251,12 @@ def embed_texts(embedder, texts, *, cache: EmbeddingCache | None = None, batch_s
 
 def embed_images(embedder, image_paths, *, cache: EmbeddingCache | None = None, batch_size: int = 32,
                  workers: int = 2, progress: bool = True, content_hashes=None,
-                 flush_rows: int = FLUSH_ROWS) -> tuple[np.ndarray, list[int]]:
+                 flush_rows: int = FLUSH_ROWS,
+                 resize_in_workers: bool = True) -> tuple[np.ndarray, list[int]]:
     """(float32 (n, dim), failed row indices). Failed rows (unreadable file, undecodable image,
-    or an image the model rejects) hold zeros and are not cached, so a later run retries them."""
+    or an image the model rejects) hold zeros and are not cached, so a later run retries them.
+    ``resize_in_workers`` (same vectors either way) moves a squashing model's resize into the
+    decoding workers; False only to measure the difference."""
     _check_cache(cache)
     paths = [str(p) for p in image_paths]
     if content_hashes is not None:
@@ -258,7 +280,9 @@ def embed_images(embedder, image_paths, *, cache: EmbeddingCache | None = None, 
         # Decoded images wait until whole model calls can be made, so a decoding batch smaller
         # than the call size does not pad (and waste) a call per batch.
         size, pending = call_sizes(embedder)[1], []
-        for batch in _decoded_batches([paths[first[h]] for h in todo], batch_size, workers):
+        squash = squash_size(embedder) if resize_in_workers else None
+        for batch in _decoded_batches([paths[first[h]] for h in todo], batch_size, workers,
+                                      squash):
             pending += [(todo[i], img) for i, img, err in batch if img is not None]
             failed_hashes.update({todo[i]: err for i, img, err in batch if img is None})
             ready = len(pending) - len(pending) % size

@@ -68,13 +68,25 @@ def resolve_device(device: str = "auto") -> str:
     if device in (None, "", "auto"):
         import torch
 
-        return "cuda" if torch.cuda.is_available() else "cpu"
+        if not torch.cuda.is_available():
+            return "cpu"
+        full_float32(torch)
+        return "cuda"
     if str(device).startswith("cuda"):
         import torch
 
         if not torch.cuda.is_available():
             raise ConfigError(f"device {device!r} requested but torch sees no CUDA GPU")
+        full_float32(torch)
     return str(device)
+
+
+def full_float32(torch) -> None:
+    """Vectors in full float32 on a GPU too: cuDNN convolutions default to TF32 (10-bit
+    mantissa), which moved EfficientNet-Lite0 features by up to 0.016 from the CPU's
+    (docs/performance.md, GPU section)."""
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
 
 
 def is_offline() -> bool:

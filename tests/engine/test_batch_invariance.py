@@ -103,3 +103,32 @@ def test_default_models_give_identical_bits_cold_warm_and_after_a_shuffled_super
     policy = precision_policy(image_model)
     assert policy["dtype"] == "float32" and policy["image_call_size"] == 16
     assert precision_policy(text_model)["text_call_size"] == 1
+
+
+def test_resizing_in_the_decoding_workers_gives_the_same_bits(shared_items):
+    from clustering_engine.embed import _ImageFiles, squash_size
+    from clustering_engine.embedders import get_embedder
+
+    _, images = shared_items
+    image_model = get_embedder("efficientnet-lite0", device="cpu")
+    assert squash_size(image_model) == 224
+    decoded = _ImageFiles(images[:3], squash_size(image_model))[0][1]
+    assert decoded.size == (224, 224)
+    in_workers, _ = embed_images(image_model, images[:18], workers=2, batch_size=6,
+                                 progress=False)
+    in_model, _ = embed_images(image_model, images[:18], workers=2, batch_size=6,
+                               progress=False, resize_in_workers=False)
+    assert _bits(in_workers) == _bits(in_model)
+    assert np.abs(in_workers).sum() > 0
+
+
+def test_models_with_their_own_preprocessing_are_not_resized_for_them():
+    from clustering_engine.embed import squash_size
+
+    class Cropping(Embedder):
+        image_size = 224
+
+    cropping = Cropping()
+    cropping.options = {"resize": "shortest side, centre crop"}
+    assert squash_size(cropping) is None
+    assert squash_size(Cropping()) is None
