@@ -118,7 +118,7 @@ def reduce_distinct(X: np.ndarray, config: ReductionConfig) -> Reduction:
         reduction = reduce(points, dataclasses.replace(config, method="none", pca_first=None))
         reduction.effective["method"] = f"none ({rows.n_distinct} distinct points)"
     else:
-        reduction = reduce(points, config)
+        reduction = reduce(points, config, overwrite_input=True)   # points: our own copy
     reduction.vectors = np.ascontiguousarray(reduction.vectors[rows.index])
     reduction.effective.update(n_rows=rows.n_rows, n_distinct=rows.n_distinct)
     return reduction

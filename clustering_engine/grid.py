@@ -175,24 +175,28 @@ def run_grid(text: np.ndarray, image: np.ndarray, joint: np.ndarray | None = Non
     methods = config.methods
 
     # 1. Spaces, each reduced once; label-level's is the text and image spaces side by side.
-    raw: dict[str, np.ndarray] = {}
+    # The vector-level input is built only for its own reduction and dropped after it (at
+    # paper scale it is as large as the text and image embeddings together).
+    raw: dict[str, Callable[[], np.ndarray]] = {}
     if {"text", "image", "label"} & set(methods):
-        raw["text"], raw["image"] = text, image
+        raw["text"], raw["image"] = (lambda: text), (lambda: image)
     if "vector" in methods:
-        raw["vector"] = vector_level_space(text, image, config.modality_weights)
+        raw["vector"] = lambda: vector_level_space(text, image, config.modality_weights)
     if "joint" in methods:
-        raw["joint"] = joint
+        raw["joint"] = lambda: joint
     if "cca" in methods:
-        raw["cca"] = cca
+        raw["cca"] = lambda: cca
     spaces: dict[str, np.ndarray] = {}
     reductions: dict[str, dict] = {}
-    for i, (name, X) in enumerate(raw.items()):
+    for i, (name, make_input) in enumerate(raw.items()):
         advance(f"reduce {name}", 0.4 * i / len(raw))
+        X = make_input()
         reduced = reduce_distinct(X, config.reduction)   # each distinct vector once
         spaces[name] = reduced.vectors
         reductions[name] = {**reduced.effective, "seconds": round(reduced.seconds, 3),
                             "input_dim": int(X.shape[1])}
         timings[f"reduce_{name}"] = reduced.seconds
+        del X, reduced
     if "label" in methods:
         if config.label_space == "raw":   # the paper: K-Means on the unreduced vectors
             spaces["text_raw"], spaces["image_raw"] = l2_normalise(text), l2_normalise(image)

@@ -125,3 +125,18 @@ def test_the_grid_groups_each_space_once_however_often_it_clusters_it(monkeypatc
     clustered = {s.space for s in result.solutions + result.modality_solutions} - {"label"}
     assert clustered == {"text", "image", "vector"}
     assert len(calls) == reductions + len(clustered)
+
+
+def test_reducing_in_the_inputs_own_memory_gives_the_same_bits_and_spares_the_callers():
+    from clustering_engine.reduce import ReductionConfig, reduce
+
+    X = np.random.default_rng(4).normal(size=(400, 40)).astype(np.float32)
+    before = X.copy()
+    config = ReductionConfig(method="umap", n_components=3, pca_first=10, fit_sample=250,
+                             out_of_sample="interpolate", seed=0)
+    copied = reduce(X, config)
+    assert np.array_equal(X, before)   # the caller's array is left alone by default
+    private = X.copy()
+    in_place = reduce(private, config, overwrite_input=True)
+    assert copied.vectors.tobytes() == in_place.vectors.tobytes()
+    assert copied.effective == in_place.effective
