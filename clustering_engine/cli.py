@@ -107,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--check-images", choices=spec.CHECK_MODES, default=spec.DEFAULT_CHECK_MODE)
     run.add_argument("--cache-dir", default=None)
     run.add_argument("--figure-formats", type=_names, default=spec.FIGURE_FORMATS)
+    run.add_argument("--no-embedding-copy", dest="copy_embeddings", action="store_false",
+                     help="leave the model vectors in the embedding cache instead of copying "
+                          "them into the run folder (most of its size at scale)")
     run.add_argument("--stop-words", default=None, help="extra stop words, one per line")
     check = sub.add_parser("verify", help="rerun the run recorded in OUT_DIR and compare every "
                                           "label and number (exit 0: identical, 1: differences)")
@@ -145,6 +148,7 @@ def config_from_args(args) -> "EngineConfig":
                             ("image_batch_size", args.image_batch_size)) if value is not None},
                         check_images=args.check_images, cache_dir=args.cache_dir,
                         stop_words_file=args.stop_words, figure_formats=args.figure_formats,
+                        copy_embeddings=args.copy_embeddings,
                         truth_column=args.truth_column)
 
 

@@ -30,11 +30,18 @@ def finite(value):
     return value
 
 
+EMBEDDINGS_NOT_COPIED = ("not copied into this folder (run with copy_embeddings off): the "
+                         "vectors are in the embedding cache under models.*, by content hash; "
+                         "the spaces/ arrays are here")
+
+
 def write_outputs(out: Path, manifest: dict, pairs: pd.DataFrame, embeddings, result: GridResult,
                   descriptions: dict, validation_report, embed_failures: pd.DataFrame,
-                  figure_formats=FIGURE_FORMATS) -> dict:
+                  figure_formats=FIGURE_FORMATS, copy_embeddings: bool = True) -> dict:
     """Write every file but manifest.json; returns the manifest's ``arrays`` entry (the layout
-    and, per array, its rows, distinct rows, shape and dtype)."""
+    and, per array, its rows, distinct rows, shape and dtype). Without ``copy_embeddings`` the
+    model vectors are not copied into ``embeddings/`` (the embedding cache holds them, keyed by
+    model version and content hash): at scale they are most of a run folder's bytes."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "embeddings").mkdir(exist_ok=True)
     (out / "spaces").mkdir(exist_ok=True)
@@ -45,9 +52,11 @@ def write_outputs(out: Path, manifest: dict, pairs: pd.DataFrame, embeddings, re
     (out / "embeddings" / "pair_ids.txt").write_text("\n".join(embeddings.pair_ids) + "\n",
                                                      encoding="utf-8")
     arrays = {"layout": ARRAY_LAYOUT, "about": ARRAY_LAYOUT_NOTE}
+    if not copy_embeddings:
+        arrays["embeddings"] = EMBEDDINGS_NOT_COPIED
     for name in ("text", "image", "joint", "cca"):
         vectors = getattr(embeddings, name, None)
-        if vectors is not None:
+        if vectors is not None and copy_embeddings:
             arrays[f"embeddings/{name}"] = write_array(out / "embeddings", name,
                                                        np.asarray(vectors, dtype=np.float32))
     for name, vectors in result.spaces.items():

@@ -58,6 +58,7 @@ class EngineConfig:
     threads: int | None = None               # BLAS/OpenMP/numba threads of the grid (None: min(4, CPUs))
     stability_seeds: int = DEFAULT_STABILITY_SEEDS   # further K-Means seeds per solution; 0 skips
     truth_column: str | None = None          # known groupings to score against (never clustered on)
+    copy_embeddings: bool = True             # False: embeddings stay in the cache only (smaller folder)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -138,7 +139,8 @@ def run(data_path: str, images_root: str | None, out_dir: str,
     t0 = time.perf_counter()
     manifest["arrays"] = write_outputs(out, manifest, pairs, embeddings, result, descriptions,
                                        table.report, embed_failures,
-                                       figure_formats=config.figure_formats)
+                                       figure_formats=config.figure_formats,
+                                       copy_embeddings=config.copy_embeddings)
     timings["write_outputs_and_report"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - started
     manifest["timings"] = {k: round(v, 3) for k, v in timings.items()}

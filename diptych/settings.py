@@ -214,6 +214,9 @@ DIPTYCH_USER_STORAGE_QUOTA_BYTES = int(os.environ.get("DIPTYCH_USER_STORAGE_QUOT
 # How the import checks images: "full" decodes every image (catches truncated files).
 DIPTYCH_IMPORT_CHECK_IMAGES = os.environ.get("DIPTYCH_IMPORT_CHECK_IMAGES", "full")
 DIPTYCH_ENGINE_WORKERS = int(os.environ.get("DIPTYCH_ENGINE_WORKERS", 2))
+# Copy each run's model vectors into its folder (self-contained) or leave them in the embedding
+# cache only ("0": at scale they are most of a run folder's bytes; nothing on the platform reads them).
+DIPTYCH_RUN_COPY_EMBEDDINGS = os.environ.get("DIPTYCH_RUN_COPY_EMBEDDINGS", "1") != "0"
 # Engine runs of one project queued or running at once (a run can take hours of CPU).
 DIPTYCH_MAX_ACTIVE_RUNS_PER_PROJECT = int(os.environ.get("DIPTYCH_MAX_ACTIVE_RUNS_PER_PROJECT", 1))
 # Sharded embedding (docs/deploy.md): a run over more pairs than one shard embeds through

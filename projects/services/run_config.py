@@ -141,4 +141,5 @@ def engine_config(options: dict) -> EngineConfig:
                         truth_column=options.get("truth_column"),
                         cache_dir=str(settings.DIPTYCH_EMBEDDING_CACHE),
                         check_images=settings.DIPTYCH_IMPORT_CHECK_IMAGES,
-                        workers=settings.DIPTYCH_ENGINE_WORKERS)
+                        workers=settings.DIPTYCH_ENGINE_WORKERS,
+                        copy_embeddings=settings.DIPTYCH_RUN_COPY_EMBEDDINGS)

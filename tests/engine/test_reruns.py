@@ -122,3 +122,17 @@ def test_verify_passes_on_a_fresh_output_and_fails_on_a_tampered_one(runs, capsy
     assert f"column {column}: 1 row(s) differ" in out
     assert "solutions[0].noise_share" in out
     assert "spaces/vector: 1 row(s) differ" in out
+
+
+def test_a_run_without_the_embedding_copy_has_the_same_results_and_verifies(runs, capsys):
+    _run(runs / "subset.csv", runs / "d", runs / "cache-a", "--workers", "0",
+         "--no-embedding-copy")
+    assert sorted(p.name for p in (runs / "d" / "embeddings").iterdir()) == ["pair_ids.txt"]
+    assert any((runs / "a" / "embeddings").glob("text.*"))
+    manifest = json.loads((runs / "d" / "manifest.json").read_text())
+    assert "embedding cache" in manifest["arrays"]["embeddings"]
+    assert not any(key.startswith("embeddings/") for key in manifest["arrays"])
+    assert pd.read_parquet(runs / "d" / "labels.parquet").equals(
+        pd.read_parquet(runs / "a" / "labels.parquet"))
+    assert main(["verify", str(runs / "d")]) == 0
+    assert "matches" in capsys.readouterr().out
