@@ -121,7 +121,10 @@ def zip_folder(folder: Path, target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".zip.part")
     try:
-        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        # Level 1: at 750,000 codes level 6 took 4.8 s for the CSV and JSONL against 1.7 s, for
+        # a zip 1.4x smaller; the export's time is what its users wait for.
+        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED,
+                             compresslevel=1) as archive:
             for path in sorted(folder.rglob("*")):
                 if path.is_file():
                     archive.write(path, path.relative_to(folder).as_posix())
