@@ -48,19 +48,53 @@ class DistinctRows:
         return int(len(self.first))
 
 
+# Rows wider than this are grouped by a digest of their bytes first: sorting the rows
+# themselves copies the whole array (plus a merge buffer of half of it), which at paper scale
+# was the grid's memory peak.
+DIGEST_ABOVE_BYTES = 64
+CHECK_CHUNK_ROWS = 16_384
+
+
 def distinct_rows(X: np.ndarray) -> DistinctRows:
     """Group the rows of ``X`` (n, d) by exact equality of their bytes."""
     X = np.ascontiguousarray(X)
     if X.ndim != 2 or len(X) == 0:
         n = len(X)
         return DistinctRows(np.arange(n), np.arange(n), np.ones(n, dtype=np.int64))
-    keys = X.view(np.dtype((np.void, X.dtype.itemsize * X.shape[1]))).ravel()
-    _, first, inverse, counts = np.unique(keys, return_index=True, return_inverse=True,
-                                          return_counts=True)
+    width = X.dtype.itemsize * X.shape[1]
+    if width > DIGEST_ABOVE_BYTES:
+        grouped = _group_by_digest(X)
+        if grouped is not None:
+            return grouped
+    keys = X.view(np.dtype((np.void, width))).ravel()
+    return _numbered_by_first_row(*np.unique(keys, return_index=True, return_inverse=True,
+                                             return_counts=True)[1:])
+
+
+def _numbered_by_first_row(first, inverse, counts) -> DistinctRows:
     order = np.argsort(first, kind="stable")
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
     return DistinctRows(rank[np.ravel(inverse)], first[order], counts[order])
+
+
+def _group_by_digest(X: np.ndarray) -> DistinctRows | None:
+    """Groups by a 128-bit BLAKE2 digest of each row, then checks every row's bytes against its
+    group's first row; None if two different rows ever shared a digest (the caller then sorts
+    the rows themselves), so the grouping is exact either way."""
+    import hashlib
+
+    rows = X.view(np.uint8).reshape(len(X), -1)
+    digests = np.frombuffer(b"".join(hashlib.blake2b(row, digest_size=16).digest()
+                                     for row in rows), dtype=np.dtype((np.void, 16)))
+    _, first, inverse, counts = np.unique(digests, return_index=True, return_inverse=True,
+                                          return_counts=True)
+    inverse = np.ravel(inverse)
+    for start in range(0, len(X), CHECK_CHUNK_ROWS):
+        part = slice(start, start + CHECK_CHUNK_ROWS)
+        if not np.array_equal(rows[part], rows[first[inverse[part]]]):
+            return None
+    return _numbered_by_first_row(first, inverse, counts)
 
 
 class DistinctBySpace(dict):

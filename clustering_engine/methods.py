@@ -22,8 +22,15 @@ def vector_level_space(text: np.ndarray, image: np.ndarray,
     """[w_t * t/|t| ; w_i * i/|i|] — the paper's (p+q)-dim concatenation."""
     if len(text) != len(image):
         raise ValueError(f"text and image rows differ: {len(text)} vs {len(image)}")
-    w_text, w_image = weights
-    return np.hstack([w_text * l2_normalise(text), w_image * l2_normalise(image)])
+    # Each half is normalised straight into its columns: at paper scale the temporaries of
+    # normalising, weighting and stacking were three more copies of the embeddings.
+    out = np.empty((len(text), text.shape[1] + image.shape[1]), dtype=np.float32)
+    for X, weight, columns in ((text, weights[0], slice(0, text.shape[1])),
+                               (image, weights[1], slice(text.shape[1], None))):
+        half = l2_normalise(X, out=out[:, columns])
+        if weight != 1.0:
+            half *= np.float32(weight)
+    return out
 
 
 def split_k(k: int) -> tuple[int, int]:
