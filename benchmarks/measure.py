@@ -45,6 +45,30 @@ def measured(row: dict):
         row["delta_rss_gib"] = (peak[0] - before) / 2**30
 
 
+class StagePeaks:
+    """Peak RSS per named stage of a long step (the stage is set by a progress callback): says
+    which part of a step its peak belongs to. Stop with ``close()``."""
+
+    def __init__(self):
+        self.stage: str | None = None
+        self.peaks: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self):
+        while not self._stop.is_set():
+            stage = self.stage
+            if stage is not None:
+                self.peaks[stage] = max(self.peaks.get(stage, 0.0), rss_bytes() / 2**30)
+            self._stop.wait(0.02)
+
+    def close(self) -> dict[str, float]:
+        self._stop.set()
+        self._thread.join()
+        return self.peaks
+
+
 def machine_load() -> str:
     """The 1/5/15-minute load averages and core count, for table headers (figures taken on a
     shared machine are only comparable at similar load)."""
