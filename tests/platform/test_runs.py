@@ -132,6 +132,13 @@ def test_run_options_are_validated():
             normalise_options(bad)
 
 
+def test_the_installation_setting_decides_whether_runs_copy_their_embeddings(settings):
+    options = normalise_options({"ks": "9"})
+    assert engine_config(options).copy_embeddings is True
+    settings.DIPTYCH_RUN_COPY_EMBEDDINGS = False
+    assert engine_config(options).copy_embeddings is False
+
+
 def test_run_page_and_status_json(client, users, project, dataset, fake_engine,
                                   django_capture_on_commit_callbacks):
     fake_engine()
