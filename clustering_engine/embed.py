@@ -73,13 +73,13 @@ class _ImageFiles:
     def __getitem__(self, i):
         try:
             img = load_image_rgb(self.paths[i])
-        except Exception as exc:  # any decoder failure is data, not a crash
-            return i, None, f"{type(exc).__name__}: {exc}"
-        size = self.squash_size
-        if size and img.size != (size, size):
-            from PIL import Image
+            size = self.squash_size
+            if size and img.size != (size, size):
+                from PIL import Image
 
-            img = img.resize((size, size), Image.BILINEAR)
+                img = img.resize((size, size), Image.BILINEAR)
+        except Exception as exc:  # any decoder (or resize) failure is data, not a crash
+            return i, None, f"{type(exc).__name__}: {exc}"
         return i, img, None
 
 

@@ -132,3 +132,19 @@ def test_models_with_their_own_preprocessing_are_not_resized_for_them():
     cropping.options = {"resize": "shortest side, centre crop"}
     assert squash_size(cropping) is None
     assert squash_size(Cropping()) is None
+
+
+def test_an_image_that_fails_to_resize_in_a_worker_is_reported_not_raised(shared_items,
+                                                                         monkeypatch):
+    from PIL import Image
+
+    from clustering_engine.embed import _ImageFiles
+
+    _, images = shared_items
+
+    def broken(self, *args, **kwargs):
+        raise OSError("image file is truncated")
+
+    monkeypatch.setattr(Image.Image, "resize", broken)
+    index, image, error = _ImageFiles(images[:1], 224)[0]
+    assert (index, image) == (0, None) and error == "OSError: image file is truncated"
