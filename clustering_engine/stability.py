@@ -37,10 +37,11 @@ def stability_diagnostic(result, config, seeds: int = DEFAULT_STABILITY_SEEDS) -
     extra_seeds = [config.seed + r for r in range(1, seeds + 1)]
     parts = {(s.method, s.algorithm, s.k): s for s in result.modality_solutions}
     reseeded: dict[str, list[np.ndarray]] = {}
+    memo: dict = {}   # a label-level solution's parts are modality solutions reseeded anyway
     for s in result.solutions + result.modality_solutions:
         if s.algorithm != "kmeans" or s.k is None:
             continue
-        runs = _recluster(s, result, parts, config, extra_seeds)
+        runs = _recluster(s, result, parts, config, extra_seeds, memo)
         if runs is None:
             continue
         reseeded[s.id] = runs
@@ -63,8 +64,9 @@ def stability_diagnostic(result, config, seeds: int = DEFAULT_STABILITY_SEEDS) -
             "k_agreement": agreement, "flags": flags}
 
 
-def _recluster(s, result, parts, config, extra_seeds) -> list[np.ndarray] | None:
+def _recluster(s, result, parts, config, extra_seeds, memo=None) -> list[np.ndarray] | None:
     cfgs = [_seeded(config, "kmeans", seed) for seed in extra_seeds]
+    memo = {} if memo is None else memo
     if s.method == "label":
         text = parts.get(("text", "kmeans", s.k_text))
         image = parts.get(("image", "kmeans", s.k_image))
@@ -72,20 +74,24 @@ def _recluster(s, result, parts, config, extra_seeds) -> list[np.ndarray] | None
             return None
         runs = []
         for cfg in cfgs:
-            t = _one(text, result, cfg)
-            i = _one(image, result, cfg)
+            t = _one(text, result, cfg, memo)
+            i = _one(image, result, cfg, memo)
             runs.append(combine_labels(t, i))
         return runs
     if s.space not in result.spaces:
         return None
-    return [_one(s, result, cfg) for cfg in cfgs]
+    return [_one(s, result, cfg, memo) for cfg in cfgs]
 
 
-def _one(s, result, cfg) -> np.ndarray:
+def _one(s, result, cfg, memo) -> np.ndarray:
+    """``s`` reclustered under ``cfg`` (its seed), once per space, K and seed."""
     if s.k is None or s.k < 2:            # a prime K's 1-cluster side: nothing to reseed
         return s.labels
-    rows = result.distinct[s.space] if result.distinct is not None else None
-    return cluster_distinct(result.spaces[s.space], cfg, s.k, rows).labels
+    key = (s.space, s.k, cfg.seed)
+    if key not in memo:
+        rows = result.distinct[s.space] if result.distinct is not None else None
+        memo[key] = cluster_distinct(result.spaces[s.space], cfg, s.k, rows).labels
+    return memo[key]
 
 
 def _seeded(config, algorithm: str, seed: int):

@@ -51,3 +51,34 @@ def test_zero_seeds_skips_and_says_so():
     assert all("stability_ari_mean" not in s.metrics for s in result.solutions)
     assert stability_text({}) == "—"
     assert "not measured" in stability_summary(None)
+
+
+def test_each_space_k_and_seed_is_reclustered_once_with_the_same_numbers(monkeypatch):
+    import copy
+
+    from clustering_engine import stability
+
+    rng = np.random.default_rng(5)
+    text = rng.normal(size=(200, 8)).astype(np.float32)
+    image = rng.normal(size=(200, 8)).astype(np.float32)
+    result, config = _grid(text, image, (4, 9))
+    fresh = copy.deepcopy(result)
+    calls = []
+    real = stability.cluster_distinct
+
+    def counting(X, cfg, k, rows=None):
+        calls.append((k, cfg.seed, X.shape[1], id(X)))
+        return real(X, cfg, k, rows)
+
+    monkeypatch.setattr(stability, "cluster_distinct", counting)
+    section = stability_diagnostic(result, config, seeds=2)
+    assert len(calls) == len(set(calls))            # label-level reuses its parts' reseeds
+    # vector K=4, 9 and the text and image parts K=2, 3 of label K=4, 9: 6 x 2 seeds
+    assert len(calls) == 12
+
+    original = stability._recluster   # without a shared memo: each solution on its own, as before
+    monkeypatch.setattr(stability, "cluster_distinct", real)
+    monkeypatch.setattr(stability, "_recluster", lambda *a, **k: original(*a[:5]))
+    again = stability_diagnostic(fresh, config, seeds=2)
+    assert again == section
+    assert [s.metrics for s in fresh.solutions] == [s.metrics for s in result.solutions]
