@@ -101,11 +101,29 @@ def _seeded(config, algorithm: str, seed: int):
 
 
 def _pairwise_ari(labelings) -> tuple[float, float, float]:
-    from sklearn.metrics import adjusted_rand_score
-
-    scores = [adjusted_rand_score(a, b) for a, b in itertools.combinations(labelings, 2)]
+    coded = [np.unique(labels, return_inverse=True) for labels in labelings]
+    coded = [(np.ravel(inverse), len(values)) for values, inverse in coded]
+    scores = [adjusted_rand(*a, *b) for a, b in itertools.combinations(coded, 2)]
     return (round(float(np.mean(scores)), 6), round(float(np.min(scores)), 6),
             round(float(np.max(scores)), 6))
+
+
+def adjusted_rand(a: np.ndarray, n_a: int, b: np.ndarray, n_b: int) -> float:
+    """scikit-learn's ``adjusted_rand_score`` for labels already coded 0..n-1, to the bit: the
+    same integer pair counts from a dense contingency table (bincount), so each labeling is
+    sorted once rather than once per pair (at 336,921 rows, 15 pairs per solution)."""
+    n = np.int64(len(a))
+    contingency = np.bincount(a.astype(np.int64) * n_b + b, minlength=n_a * n_b)
+    contingency = contingency.reshape(n_a, n_b).astype(np.int64)
+    n_c, n_k = contingency.sum(axis=1), contingency.sum(axis=0)
+    sum_squares = (contingency ** 2).sum()
+    tp = int(sum_squares - n)
+    fp = int((contingency @ n_k).sum() - sum_squares)
+    fn = int((contingency.T @ n_c).sum() - sum_squares)
+    tn = int(n ** 2 - fp - fn - sum_squares)
+    if fn == 0 and fp == 0:
+        return 1.0
+    return 2.0 * (tp * tn - fn * fp) / ((tp + fn) * (fn + tn) + (tp + fp) * (fp + tn))
 
 
 def _selection_entries(k_selection: dict) -> list[dict]:

@@ -82,3 +82,23 @@ def test_each_space_k_and_seed_is_reclustered_once_with_the_same_numbers(monkeyp
     again = stability_diagnostic(fresh, config, seeds=2)
     assert again == section
     assert [s.metrics for s in fresh.solutions] == [s.metrics for s in result.solutions]
+
+
+def test_the_pairwise_ari_is_scikit_learns_to_the_bit():
+    from sklearn.metrics import adjusted_rand_score
+
+    from clustering_engine.stability import _pairwise_ari, adjusted_rand
+
+    rng = np.random.default_rng(9)
+    cases = [(rng.integers(0, 7, 5000), rng.integers(0, 11, 5000)),
+             (np.repeat([3, 1, 2], 100), np.repeat([5, 9, 7], 100)),      # the same partition
+             (np.zeros(50, int), rng.integers(0, 3, 50)),                  # one cluster
+             (rng.integers(-1, 4, 999), rng.integers(0, 2, 999))]          # noise as a label
+    for x, y in cases:
+        (vx, cx), (vy, cy) = (np.unique(x, return_inverse=True), np.unique(y, return_inverse=True))
+        assert adjusted_rand(cx, len(vx), cy, len(vy)) == adjusted_rand_score(x, y)
+    labelings = [rng.integers(0, 5, 800) for _ in range(4)]
+    scores = [adjusted_rand_score(a, b) for i, a in enumerate(labelings) for b in labelings[i + 1:]]
+    assert _pairwise_ari(labelings) == (round(float(np.mean(scores)), 6),
+                                        round(float(np.min(scores)), 6),
+                                        round(float(np.max(scores)), 6))
