@@ -13,7 +13,7 @@ import django
 from tests.databases import use_postgres_database
 
 pytest_plugins = ["tests.fixtures.platform", "tests.fixtures.annotation",
-                  "tests.fixtures.scoring"]
+                  "tests.fixtures.scoring", "tests.fixtures.celery"]
 
 
 def pytest_configure(config):

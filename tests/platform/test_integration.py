@@ -1,86 +1,18 @@
 """Integration against the PostgreSQL and Redis on this machine with a real Celery worker
-process: upload -> run (small real engine config) -> Solution + ClusterSummary rows -> pages."""
+process (the `celery_worker` fixture, tests/fixtures/celery.py): upload -> run (small real
+engine config) -> Solution + ClusterSummary rows -> pages."""
 import json
-import os
-import subprocess
-import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import connection
 
 from projects.models import ClusterSummary, Dataset, EngineRun, RunStatus, Solution
 
-from tests.fixtures.platform import REDIS_PORT, SMALL_RUN_OPTIONS, reachable
+from tests.fixtures.platform import SMALL_RUN_OPTIONS
 
-REPO = Path(__file__).resolve().parents[2]
-REDIS_URL = f"redis://127.0.0.1:{REDIS_PORT}/11"
 RUN_TIMEOUT_S = 300
-
-
-def _need_services():
-    if connection.vendor != "postgresql":
-        pytest.skip("PostgreSQL at 127.0.0.1:5432 is unreachable; the integration test needs it")
-    if not reachable(REDIS_PORT):
-        pytest.skip(f"Redis at 127.0.0.1:{REDIS_PORT} is unreachable; the integration test needs it")
-
-
-@pytest.fixture
-def celery_worker(transactional_db, settings, embedding_cache, tmp_path):
-    """A real `celery -A diptych worker -P solo` on the test database, own queue, own Redis DB."""
-    _need_services()
-    from diptych.celery import app
-
-    queue = f"diptych-test-{uuid.uuid4().hex[:8]}"
-    db = connection.settings_dict
-    env = {**os.environ, "REDIS_URL": REDIS_URL, "DIPTYCH_CELERY_QUEUE": queue,
-           "DATABASE_URL": f"postgres://{db['USER'] or 'postgres'}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-           "DIPTYCH_MEDIA_ROOT": str(settings.MEDIA_ROOT),
-           "DIPTYCH_EMBEDDING_CACHE": str(embedding_cache), "DIPTYCH_ENGINE_WORKERS": "1",
-           "DJANGO_SETTINGS_MODULE": "diptych.settings", "MPLBACKEND": "Agg",
-           "PYTHONPATH": str(REPO)}
-    log_path = tmp_path / "worker.log"
-    with open(log_path, "wb") as log:
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "diptych", "worker", "-P", "solo", "-Q", queue,
-             "--loglevel=INFO", "--without-mingle", "--without-gossip", "--without-heartbeat"],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    saved = {k: app.conf[k] for k in ("broker_url", "result_backend", "task_always_eager",
-                                      "task_default_queue")}
-    app.conf.update(broker_url=REDIS_URL, result_backend=REDIS_URL, task_always_eager=False,
-                    task_default_queue=queue)
-    _reset_celery_connections(app)
-    settings.DIPTYCH_RUNS_IN_THREAD = False
-    try:
-        yield worker, log_path
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
-        app.conf.update(saved)
-        _reset_celery_connections(app)
-
-
-def _reset_celery_connections(app):
-    """Drop the producer pool and the queue/router caches that Celery built from the eager,
-    broker-less configuration earlier in the session, so the new broker and queue apply."""
-    from kombu import pools
-
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
-    app.amqp._producer_pool = None
-    # kombu keeps process-wide producer/connection pools keyed by broker URL; a later fixture
-    # on the same URL would otherwise get the pool this teardown closed.
-    pools.reset()
-    for cached in ("queues", "default_queue", "router", "default_exchange"):
-        app.amqp.__dict__.pop(cached, None)
 
 
 def _wait_for(run_id, worker, log_path):

@@ -6,8 +6,7 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from annotation.models import Assignment, ClusterCode, PostCode
-from annotation.services.coding import get_or_create_theme, save_cluster_code, save_post_code
+from annotation.models import ClusterCode, PostCode
 
 pytestmark = pytest.mark.django_db
 
@@ -16,26 +15,6 @@ def token_client(user):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     return client
-
-
-@pytest.fixture
-def coded(validation_round, users, coder2):
-    """A cluster both coders coded in the text pass: coder (coder_1 by id) gives every post
-    "Protest"; coder2 gives the first post "Flood", the others "Protest"."""
-    coder = users["coder"]
-    both = (set(Assignment.objects.filter(coder=coder).values_list("cluster_sample_id", flat=True))
-            & set(Assignment.objects.filter(coder=coder2).values_list("cluster_sample_id",
-                                                                     flat=True)))
-    sample = validation_round.samples.filter(pk__in=both).order_by("order").first()
-    project = validation_round.project
-    protest = get_or_create_theme(project, "text", "Protest", coder)
-    flood = get_or_create_theme(project, "text", "Flood", coder2)
-    posts = list(sample.posts.order_by("position"))
-    for who, first in ((coder, protest), (coder2, flood)):
-        save_cluster_code(sample, who, "text", protest, 0)
-        for i, post in enumerate(posts):
-            save_post_code(post, who, "text", first if i == 0 else protest, 0)
-    return sample, posts
 
 
 def codes_url(project, **params):

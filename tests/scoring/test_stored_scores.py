@@ -15,7 +15,6 @@ from scoring.models import ScoreSnapshot
 from scoring.services.comparison import comparison
 from scoring.services.snapshots import (SCORES_TASK, current_version, latest_snapshot, recompute,
                                         stored_scores)
-from tests.scoring.test_analysis_api import coded  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +47,7 @@ def pending_jobs(monkeypatch):
     return sent
 
 
-def test_stored_tables_give_the_numbers_computed_from_the_codes(validation_round, coded):  # noqa: F811
+def test_stored_tables_give_the_numbers_computed_from_the_codes(validation_round, coded):
     project = validation_round.project
     live = comparison(project)
     stored = comparison(project, scores=stored_scores(project).scores)
@@ -57,7 +56,7 @@ def test_stored_tables_give_the_numbers_computed_from_the_codes(validation_round
 
 
 def test_a_saved_code_bumps_the_version_and_the_next_read_shows_it(
-        validation_round, coded, users, pi_client):  # noqa: F811
+        validation_round, coded, users, pi_client):
     sample, posts = coded
     project = validation_round.project
     differing, mean = shares(posts)
@@ -73,7 +72,7 @@ def test_a_saved_code_bumps_the_version_and_the_next_read_shows_it(
     assert state["version"] == current_version(project.pk)
 
 
-def test_merges_and_decisions_bump_the_version_bulk_updates_too(validation_round, coded, users,  # noqa: F811
+def test_merges_and_decisions_bump_the_version_bulk_updates_too(validation_round, coded, users,
                                                                 pi_client):
     sample, posts = coded
     project = validation_round.project
@@ -103,7 +102,7 @@ def test_merges_and_decisions_bump_the_version_bulk_updates_too(validation_round
 
 
 def test_a_stale_snapshot_is_shown_with_a_notice_until_the_job_has_run(
-        validation_round, coded, users, pi_client, pending_jobs):  # noqa: F811
+        validation_round, coded, users, pi_client, pending_jobs):
     sample, posts = coded
     project = validation_round.project
     page = reverse("scoring:comparison", args=[project.pk])
@@ -127,7 +126,7 @@ def test_a_stale_snapshot_is_shown_with_a_notice_until_the_job_has_run(
     assert ScoreSnapshot.objects.filter(project=project).count() == 1    # older ones removed
 
 
-def test_read_api_and_cluster_json_read_the_current_snapshot(validation_round, coded, users,  # noqa: F811
+def test_read_api_and_cluster_json_read_the_current_snapshot(validation_round, coded, users,
                                                              pi_client):
     sample, posts = coded
     project = validation_round.project
@@ -145,7 +144,7 @@ def test_read_api_and_cluster_json_read_the_current_snapshot(validation_round, c
 
 
 def test_cluster_json_is_sent_gzipped_as_stored_and_unpacked_with_a_stale_state(
-        validation_round, coded, users, pi_client, pending_jobs):  # noqa: F811
+        validation_round, coded, users, pi_client, pending_jobs):
     import gzip
 
     project = validation_round.project

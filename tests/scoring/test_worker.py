@@ -8,12 +8,11 @@ import pytest
 from annotation.services.coding import get_or_create_theme, save_post_code
 from scoring.models import ExportJob
 from scoring.services.exports import start_export
-from tests.platform.test_integration import celery_worker  # noqa: F401  (fixture)
 
 JOB_TIMEOUT_S = 90
 
 
-def test_export_job_runs_in_a_real_worker(celery_worker, scored_run, validation_round, users,  # noqa: F811
+def test_export_job_runs_in_a_real_worker(celery_worker, scored_run, validation_round, users,
                                           coder2):
     worker, log_path = celery_worker
     project = validation_round.project
@@ -38,7 +37,7 @@ def test_export_job_runs_in_a_real_worker(celery_worker, scored_run, validation_
     assert {"manifest.json", "data/coded_posts.parquet", "tables/comparison.tex"} <= names
 
 
-def test_a_real_worker_stores_the_scores_of_the_current_version(celery_worker, scored_run,  # noqa: F811
+def test_a_real_worker_stores_the_scores_of_the_current_version(celery_worker, scored_run,
                                                                 validation_round, users, coder2):
     from scoring.services.snapshots import (current_version, latest_snapshot, request_recompute,
                                             stored_scores)
