@@ -10,57 +10,15 @@ from django.db import connections
 
 from annotation.models import Assignment, ClusterCode, PostCode
 
+from .browsing import (CHROMIUM, browser,  # noqa: F401  (fixtures of this module)
+                       close_connections_after_each_request, ready, theme_of, type_theme,
+                       wait_saved)
+
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop
 
-CHROMIUM = "/usr/bin/chromium"
 pytestmark = [pytest.mark.django_db(transaction=True),
               pytest.mark.skipif(not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM),
                                  reason="Debian's chromium is not installed")]
-
-
-@pytest.fixture(autouse=True)
-def close_connections_after_each_request():
-    """The live server answers in threads; settings keep connections 60 s (CONN_MAX_AGE), which
-    would leave idle sessions that block dropping the test database. Close them per request."""
-    from django.db import connections
-
-    settings_dict = connections.settings["default"]
-    old = settings_dict.get("CONN_MAX_AGE", 0)
-    settings_dict["CONN_MAX_AGE"] = 0
-    yield
-    settings_dict["CONN_MAX_AGE"] = old
-
-
-@pytest.fixture
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                    args=["--no-sandbox", "--disable-gpu",
-                                          "--disable-background-networking"])
-        yield browser
-        browser.close()
-
-
-def theme_of(page, index):
-    return page.locator(f'#items .item[data-index="{index}"] [data-role="theme"]').inner_text()
-
-
-def wait_saved(page):
-    page.wait_for_function(
-        "document.getElementById('save-status').dataset.pending === '0'", timeout=15000)
-
-
-def ready(page, pass_name):
-    page.wait_for_url(f"**/{pass_name}/", timeout=15000)
-    page.wait_for_selector("html[data-coding-ready='1']", timeout=15000)
-
-
-def type_theme(page, name):
-    page.keyboard.press("Enter")
-    page.wait_for_selector("#theme-input:focus")
-    page.keyboard.type(name)
-    page.keyboard.press("Enter")
 
 
 def test_keyboard_coding_three_passes(validation_round, users, coder2, live_server, browser,

@@ -7,7 +7,7 @@ import pytest
 
 from clustering_engine.cli import main as cli_main, truth_table
 
-from .test_pipeline import DATA, needs_data, small_table
+from .mediaeval import DATA, needs_data, small_table
 
 
 @pytest.fixture(scope="module")

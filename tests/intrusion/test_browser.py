@@ -10,8 +10,8 @@ from django.db import connections
 
 from annotation.intrusion_models import IntrusionAnswer, IntrusionAssignment
 from annotation.services.intrusion import create_round_with_tasks
-from tests.annotation.test_browser import (CHROMIUM, browser,  # noqa: F401
-                                           close_connections_after_each_request)
+from tests.annotation.browsing import (CHROMIUM, browser,  # noqa: F401
+                                      close_connections_after_each_request)
 
 from .conftest import BY_IMAGE
 

@@ -1,71 +1,18 @@
 """Browser test in real headless Chromium (Debian's chromium driven by Playwright): a PI logs in,
 uploads a zip data set (and two bad ones), starts a run, watches it finish, opens the dashboard
 and a cluster gallery. Screenshots go to var/test-artifacts/browser/."""
-import os
-import threading
 import zipfile
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts" / "browser"
-RUN_TIMEOUT_MS = 240_000
+from .browser_pages import (CHROMIUM, RUN_TIMEOUT_MS, assert_images_load,  # noqa: F401
+                            browser_page, shot)
 
 pytestmark = [
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM} "
                        "(apt-get install -y chromium)"),
 ]
-
-
-def assert_images_load(page, selector):
-    """Every image under ``selector`` loads. They are lazy (loading="lazy"), so each is scrolled
-    into view first: Chromium fetches an off-screen lazy image only when it nears the viewport."""
-    images = page.locator(selector)
-    assert images.count() > 0, f"no {selector} on {page.url}"
-    for i in range(images.count()):
-        image = images.nth(i)
-        image.scroll_into_view_if_needed()
-        try:
-            page.wait_for_function("img => img.complete && img.naturalWidth > 0",
-                                   arg=image.element_handle(), timeout=15_000)
-        except Exception:
-            pytest.fail(f"{selector} #{i} did not load: {image.get_attribute('src')}")
-
-
-@pytest.fixture
-def browser_page(live_server, settings):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    # Playwright's sync API runs an event loop in this thread; the ORM calls of the test
-    # itself are still synchronous, so Django's async-safety guard does not apply.
-    unsafe_before = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    settings.DIPTYCH_RUNS_IN_THREAD = True  # the run executes beside the live server
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.set_default_timeout(30_000)
-        try:
-            yield page
-        finally:
-            browser.close()
-            # Put back what was there: other browser modules set it for their whole run.
-            if unsafe_before is None:
-                os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-            else:
-                os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = unsafe_before
-            # Keep-alive request threads close their database connections when the browser
-            # hangs up; wait for them so the test database can be dropped.
-            for thread in threading.enumerate():
-                if "process_request_thread" in thread.name or thread.name.startswith("engine-run-"):
-                    thread.join(timeout=10)
-
-
-def shot(page, name):
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def bad_zip(tmp_path):

@@ -12,7 +12,7 @@ from clustering_engine import figures, metrics
 from projects.templatetags.diptych import highlight
 from tests.annotation.browsing import ARTIFACTS, shoot
 
-from .test_browser import CHROMIUM, browser_page  # noqa: F401  (fixture)
+from .browser_pages import CHROMIUM, browser_page  # noqa: F401  (fixture)
 
 browser_only = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM}")
 

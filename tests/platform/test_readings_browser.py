@@ -2,7 +2,7 @@
 them (Debian's chromium through Playwright; fixtures shared with test_browser)."""
 import pytest
 
-from .test_browser import CHROMIUM, browser_page, shot  # noqa: F401  (fixture)
+from .browser_pages import CHROMIUM, browser_page, shot  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.skipif(not __import__("pathlib").Path(CHROMIUM).exists(),
                                  reason=f"no Chromium at {CHROMIUM}")]

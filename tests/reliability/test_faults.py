@@ -164,7 +164,7 @@ def test_celery_worker_killed_mid_run(project, users, small_dataset_dir, monkeyp
     assert run.status == RunStatus.RUNNING and not run.solutions.exists()
     assert run.status != RunStatus.SUCCEEDED
     # Redelivery of the same task (acks_late) takes the run over and completes it.
-    from tests.platform.test_runs import MANIFEST, FakeEngine  # the platform's stand-in
+    from tests.platform.engine_stand_in import FakeEngine
     monkeypatch.setattr(clustering_engine.pipeline, "run", FakeEngine())
     monkeypatch.setattr(runs, "store_run_outputs", lambda run, manifest=None: None)
     assert runs.execute_run(run.pk, task_id="task-1") == RunStatus.SUCCEEDED
