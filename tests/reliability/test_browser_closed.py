@@ -9,8 +9,10 @@ import pytest
 from django.db import connections
 
 from annotation.models import Assignment, PostCode
+from tests.annotation.browsing import (CHROMIUM,  # noqa: F401  (autouse fixture below)
+                                      close_connections_after_each_request, ready, theme_of,
+                                      type_theme, wait_saved)
 
-CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 pytestmark = [pytest.mark.django_db(transaction=True),
               pytest.mark.skipif(not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM),
@@ -24,32 +26,6 @@ def allow_orm_in_playwrights_loop(monkeypatch):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
-@pytest.fixture(autouse=True)
-def close_connections_after_each_request():
-    settings_dict = connections.settings["default"]
-    old = settings_dict.get("CONN_MAX_AGE", 0)
-    settings_dict["CONN_MAX_AGE"] = 0
-    yield
-    settings_dict["CONN_MAX_AGE"] = old
-
-
-def _ready(page, pass_name):
-    page.wait_for_url(f"**/{pass_name}/", timeout=15000)
-    page.wait_for_selector("html[data-coding-ready='1']", timeout=15000)
-
-
-def _type_theme(page, name):
-    page.keyboard.press("Enter")
-    page.wait_for_selector("#theme-input:focus")
-    page.keyboard.type(name)
-    page.keyboard.press("Enter")
-
-
-def _wait_saved(page):
-    page.wait_for_function(
-        "document.getElementById('save-status').dataset.pending === '0'", timeout=15000)
-
-
 def _wait_for_codes(page, coder, n, timeout_s=15):
     """Until the server holds n text-pass codes of the coder. The save indicator alone can read
     "0 pending" before a keystroke's label is even queued (a new theme is created first)."""
@@ -57,10 +33,6 @@ def _wait_for_codes(page, coder, n, timeout_s=15):
         if PostCode.objects.filter(coder=coder, pass_name="text").count() >= n:
             return
         page.wait_for_timeout(100)
-
-
-def _theme_of(page, index):
-    return page.locator(f'#items .item[data-index="{index}"] [data-role="theme"]').inner_text()
 
 
 def test_browser_closed_mid_pass(validation_round, users, live_server, client, tmp_path):
@@ -88,12 +60,12 @@ def _close_and_reopen(p, validation_round, users, live_server, client, tmp_path)
                           "url": live_server.url, "expires": 2_000_000_000}])
     page = context.new_page()
     page.goto(url)
-    _ready(page, "text")
-    _type_theme(page, "Protest at office")                 # the cluster's common theme
+    ready(page, "text")
+    type_theme(page, "Protest at office")                 # the cluster's common theme
     page.keyboard.press(" ")                               # post 1 = common
-    _type_theme(page, "Flood rescue")                      # post 2
+    type_theme(page, "Flood rescue")                      # post 2
     _wait_for_codes(page, coder, 2)
-    _wait_saved(page)
+    wait_saved(page)
     acknowledged = set(PostCode.objects.filter(coder=coder, pass_name="text")
                        .values_list("sampled_post__public_id", "theme__name"))
     assert len(acknowledged) == 2
@@ -108,10 +80,10 @@ def _close_and_reopen(p, validation_round, users, live_server, client, tmp_path)
                                                    headless=True, args=ARGS)
     page = context.new_page()
     page.goto(url)
-    _ready(page, "text")
+    ready(page, "text")
     _wait_for_codes(page, coder, 3)                        # the queue is re-sent
-    _wait_saved(page)
-    assert [_theme_of(page, i) for i in (1, 2, 3)] == [
+    wait_saved(page)
+    assert [theme_of(page, i) for i in (1, 2, 3)] == [
         "Protest at office", "Flood rescue", "Flood rescue"]
     saved = set(PostCode.objects.filter(coder=coder, pass_name="text")
                 .values_list("sampled_post__public_id", "theme__name"))

@@ -82,14 +82,3 @@ def wait_for_port(port: int, process: subprocess.Popen, log_path: Path, timeout:
             return
         time.sleep(0.2)
     pytest.fail(f"nothing listens on {port} after {timeout}s:\n{log_path.read_text()[-4000:]}")
-
-
-def reset_celery_connections(app):
-    """Drop the producer pool and queue caches built from an earlier (eager) configuration."""
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
-    app.amqp._producer_pool = None
-    for cached in ("queues", "default_queue", "router", "default_exchange"):
-        app.amqp.__dict__.pop(cached, None)
-

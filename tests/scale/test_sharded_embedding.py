@@ -23,10 +23,10 @@ from clustering_engine.cache import SHARD_RE
 from projects.models import Dataset, EmbeddingShard, EngineRun, RunStatus
 from projects.services.runs import start_run
 
+from tests.fixtures.celery import on_broker
 from tests.fixtures.platform import DATA
 
-from .conftest import (REPO, base_env, need_services, reset_celery_connections, start_process,
-                       stop_process)
+from .conftest import REPO, base_env, need_services, start_process, stop_process
 
 N_PAIRS, SHARD_SIZE = 120, 10
 REDIS_URL = "redis://127.0.0.1:6379/12"
@@ -78,11 +78,6 @@ def two_workers(transactional_db, settings, tmp_path):
              "-n", f"{name}@%h", "-I", "tests.scale.fake_embedder", "--loglevel=INFO",
              "--without-mingle", "--without-gossip", "--without-heartbeat"], env, log_path),
             log_path)
-    saved = {k: app.conf[k] for k in ("broker_url", "result_backend", "task_always_eager",
-                                      "task_default_queue")}
-    app.conf.update(broker_url=REDIS_URL, result_backend=REDIS_URL, task_always_eager=False,
-                    task_default_queue=queue)
-    reset_celery_connections(app)
     settings.DIPTYCH_RUNS_IN_THREAD = False
     settings.DIPTYCH_EMBEDDING_SHARD_SIZE = SHARD_SIZE
     settings.DIPTYCH_EMBEDDING_QUEUE = embed_queue
@@ -90,12 +85,13 @@ def two_workers(transactional_db, settings, tmp_path):
     settings.DIPTYCH_MODEL_CHOICES = {"text": ["test-slow"], "image": ["test-slow"],
                                       "joint": ["rcca"]}
     try:
-        yield workers, cache, embed_log
+        with on_broker(app, REDIS_URL, queue):
+            try:
+                yield workers, cache, embed_log
+            finally:
+                for process, _ in workers.values():
+                    stop_process(process)
     finally:
-        for process, _ in workers.values():
-            stop_process(process)
-        app.conf.update(saved)
-        reset_celery_connections(app)
         import redis
 
         client = redis.Redis.from_url(REDIS_URL)
