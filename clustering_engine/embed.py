@@ -22,7 +22,7 @@ import warnings
 import numpy as np
 
 from .cache import EmbeddingCache, file_hash, model_key, text_hash
-from .embedders.base import combine_pair_vectors
+from .embedders.base import combine_pair_vectors, squashed
 from .errors import ConfigError, EngineError, ModelUnavailableError
 
 FLUSH_ROWS = 1024
@@ -73,11 +73,8 @@ class _ImageFiles:
     def __getitem__(self, i):
         try:
             img = load_image_rgb(self.paths[i])
-            size = self.squash_size
-            if size and img.size != (size, size):
-                from PIL import Image
-
-                img = img.resize((size, size), Image.BILINEAR)
+            if self.squash_size:
+                img = squashed(img, self.squash_size)
         except Exception as exc:  # any decoder (or resize) failure is data, not a crash
             return i, None, f"{type(exc).__name__}: {exc}"
         return i, img, None
@@ -88,7 +85,7 @@ def _as_list(batch):
 
 
 def squash_size(embedder) -> int | None:
-    """The square an image model squashes every image to (``images_to_uint8_batch``), when it
+    """The square an image model squashes every image to (``embedders.base.squashed``), when it
     declares one; models with their own preprocessing (CLIP's crop) get None."""
     if getattr(embedder, "options", {}).get("resize") != "squash":
         return None

@@ -177,20 +177,15 @@ def run_grid(text: np.ndarray, image: np.ndarray, joint: np.ndarray | None = Non
     # 1. Spaces, each reduced once; label-level's is the text and image spaces side by side.
     # The vector-level input is built only for its own reduction and dropped after it (at
     # paper scale it is as large as the text and image embeddings together).
-    raw: dict[str, Callable[[], np.ndarray]] = {}
-    if {"text", "image", "label"} & set(methods):
-        raw["text"], raw["image"] = (lambda: text), (lambda: image)
-    if "vector" in methods:
-        raw["vector"] = lambda: vector_level_space(text, image, config.modality_weights)
-    if "joint" in methods:
-        raw["joint"] = lambda: joint
-    if "cca" in methods:
-        raw["cca"] = lambda: cca
+    inputs = {"text": text, "image": image, "joint": joint, "cca": cca}
+    names = ((["text", "image"] if {"text", "image", "label"} & set(methods) else [])
+             + [name for name in ("vector", "joint", "cca") if name in methods])
     spaces: dict[str, np.ndarray] = {}
     reductions: dict[str, dict] = {}
-    for i, (name, make_input) in enumerate(raw.items()):
-        advance(f"reduce {name}", 0.4 * i / len(raw))
-        X = make_input()
+    for i, name in enumerate(names):
+        advance(f"reduce {name}", 0.4 * i / len(names))
+        X = (inputs[name] if name != "vector"
+             else vector_level_space(text, image, config.modality_weights))
         reduced = reduce_distinct(X, config.reduction)   # each distinct vector once
         spaces[name] = reduced.vectors
         reductions[name] = {**reduced.effective, "seconds": round(reduced.seconds, 3),

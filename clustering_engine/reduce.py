@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 
 from .errors import ConfigError
-from .vectors import row_norms
+from .vectors import l2_normalise
 from .spec import (DEFAULT_N_COMPONENTS, DEFAULT_REDUCER, DEFAULT_UMAP_OUT_OF_SAMPLE, REDUCERS,
                    UMAP_OUT_OF_SAMPLE)
 
@@ -131,9 +131,7 @@ def _umap(X: np.ndarray, config: ReductionConfig, owned: bool = False):
         # For the cosine metric rows are L2-normalised first, so Euclidean distance after the
         # (distance-preserving on its subspace) projection ranks neighbours as cosine would.
         if metric == "cosine":
-            norms = row_norms(X)
-            norms[norms == 0] = 1.0
-            X = np.divide(X, norms, out=X if owned else None)
+            X = l2_normalise(X, out=X if owned else None)
             metric, owned = "euclidean", True   # X is now a private copy either way
         X, pre = _pca(X, dataclasses.replace(config, method="pca", n_components=config.pca_first,
                                                pca_first=None), owned)

@@ -89,6 +89,17 @@ def full_float32(torch) -> None:
     torch.backends.cuda.matmul.allow_tf32 = False
 
 
+def squashed(img, size: int):
+    """An RGB PIL image as a size x size square: the whole image resized (bilinear), no crop.
+    The one resize of the squashing image models, whether their runner's decoding workers or
+    the model call does it (the same call, so the same bits)."""
+    from PIL import Image
+
+    if img.mode != "RGB":
+        img = img.convert("RGB")
+    return img if img.size == (size, size) else img.resize((size, size), Image.BILINEAR)
+
+
 def is_offline() -> bool:
     """True when the environment says no model hub may be contacted."""
     return any(os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on")

@@ -13,22 +13,16 @@ import io
 import numpy as np
 
 from .base import (Embedder, as_float32_rows, file_sha256, fold_batchnorms, package_version,
-                   require_module, resolve_device)
+                   require_module, resolve_device, squashed)
 
 IMAGE_SIZE = 224
 
 
 def images_to_uint8_batch(images, size: int) -> np.ndarray:
     """RGB PIL images -> uint8 (n, size, size, 3), bilinear resize of the whole image."""
-    from PIL import Image
-
     batch = np.empty((len(images), size, size, 3), dtype=np.uint8)
     for i, img in enumerate(images):
-        if img.mode != "RGB":
-            img = img.convert("RGB")
-        if img.size != (size, size):
-            img = img.resize((size, size), Image.BILINEAR)
-        batch[i] = np.asarray(img, dtype=np.uint8)
+        batch[i] = np.asarray(squashed(img, size), dtype=np.uint8)
     return batch
 
 
