@@ -29,7 +29,8 @@ from django.db.models import Count
 
 from annotation.models import ClusterCode, PostCode
 
-from .codes import CODE_FIELDS, POST_FIELDS, SAMPLE_FIELDS, add_themes, coder_ids, pseudonyms
+from .codes import (COMMON_CODE_FIELDS, COMMON_CODE_ORDER, POST_CODE_FIELDS, POST_CODE_ORDER,
+                    add_themes, coder_ids, pseudonyms)
 from .snapshots import current_version
 
 KINDS = ("post", "common")
@@ -101,12 +102,10 @@ class CodePages:
                       if filters.kind in (None, kind)]
 
     def _part(self, kind: str, filters: CodeFilters) -> _Part:
-        model, fields, order = (
-            (PostCode, {"id": "code_id", **SAMPLE_FIELDS, **POST_FIELDS, **CODE_FIELDS},
-             ["cluster_sample__order", "sampled_post__position", "coder_id", "pass_name", "id"])
-            if kind == "post" else
-            (ClusterCode, {"id": "code_id", **SAMPLE_FIELDS, **CODE_FIELDS},
-             ["cluster_sample__order", "coder_id", "pass_name", "id"]))
+        # the code id breaks ties between rounds, so a page boundary never splits them unstably
+        model, fields, order = ((PostCode, POST_CODE_FIELDS, [*POST_CODE_ORDER, "id"])
+                                if kind == "post" else
+                                (ClusterCode, COMMON_CODE_FIELDS, [*COMMON_CODE_ORDER, "id"]))
         codes = model.objects.filter(cluster_sample__round__project=self.project)
         if filters.round_ids is not None:
             codes = codes.filter(cluster_sample__round_id__in=filters.round_ids)

@@ -40,6 +40,13 @@ POST_FIELDS = {"sampled_post__public_id": "post", "sampled_post__pair_id": "pair
                "sampled_post__post_id": "post_id", "sampled_post__position": "position"}
 
 
+# The rows of the long-format code tables and their order (exports, the codes read API).
+POST_CODE_FIELDS = {"id": "code_id", **SAMPLE_FIELDS, **POST_FIELDS, **CODE_FIELDS}
+POST_CODE_ORDER = ["cluster_sample__order", "sampled_post__position", "coder_id", "pass_name"]
+COMMON_CODE_FIELDS = {"id": "code_id", **SAMPLE_FIELDS, **CODE_FIELDS}
+COMMON_CODE_ORDER = ["cluster_sample__order", "coder_id", "pass_name"]
+
+
 CODER_SOURCES = ("post", "common", "intrusion")
 
 
@@ -129,10 +136,8 @@ def _finish(frame: pd.DataFrame, project, round_ids) -> pd.DataFrame:
 
 def post_codes(project, round_ids=None) -> pd.DataFrame:
     """One row per post code: post, pair, cluster sample, solution, coder, pass, theme raw/merged."""
-    fields = {"id": "code_id", **SAMPLE_FIELDS, **POST_FIELDS, **CODE_FIELDS}
     frame = _frame(PostCode.objects.filter(cluster_sample__round__project=project),
-                   fields, list(fields.values()),
-                   ["cluster_sample__order", "sampled_post__position", "coder_id", "pass_name"])
+                   POST_CODE_FIELDS, list(POST_CODE_FIELDS.values()), POST_CODE_ORDER)
     sizes = sample_sizes(project)
     frame["posts_in_sample"] = frame["sample_pk"].map(sizes).astype("Int64")
     return _finish(frame, project, round_ids)
@@ -170,10 +175,8 @@ def score_codes(project, round_ids=None) -> pd.DataFrame:
 
 def cluster_codes(project, round_ids=None) -> pd.DataFrame:
     """One row per common theme a coder gave a cluster sample in one pass."""
-    fields = {"id": "code_id", **SAMPLE_FIELDS, **CODE_FIELDS}
     frame = _frame(ClusterCode.objects.filter(cluster_sample__round__project=project),
-                   fields, list(fields.values()),
-                   ["cluster_sample__order", "coder_id", "pass_name"])
+                   COMMON_CODE_FIELDS, list(COMMON_CODE_FIELDS.values()), COMMON_CODE_ORDER)
     return _finish(frame, project, round_ids)
 
 

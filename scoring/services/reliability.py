@@ -106,9 +106,8 @@ def reliability_table(codes: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     columns = [*by, "alpha", "percent_agreement", "n_coders", "n_units", "n_pairable_units",
                "message"]
     themed = codes[codes["theme_merged_id"].notna()]
-    if themed.empty:
-        return _with_unthemed_groups(pd.DataFrame(columns=columns), codes, by, columns)
-    return _with_unthemed_groups(_themed_table(themed, by, columns), codes, by, columns)
+    table = pd.DataFrame(columns=columns) if themed.empty else _themed_table(themed, by, columns)
+    return _with_unthemed_groups(table, codes, by, columns)
 
 
 def _with_unthemed_groups(table: pd.DataFrame, codes: pd.DataFrame, by: list[str],

@@ -117,14 +117,18 @@ def write_bundle(bundle: ExportBundle, folder: Path, engine_figures=()) -> list[
     return written + [path]
 
 
-def zip_folder(folder: Path, target: Path) -> Path:
+# Deflate level of the export zip: the export's time is what its users wait for, and level 1
+# is several times faster than the default 6 for a somewhat larger zip (both timed by
+# benchmarks/bench_export_parts.py).
+ZIP_LEVEL = 1
+
+
+def zip_folder(folder: Path, target: Path, compresslevel: int = ZIP_LEVEL) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".zip.part")
     try:
-        # Level 1: at 750,000 codes level 6 took 4.8 s for the CSV and JSONL against 1.7 s, for
-        # a zip 1.4x smaller; the export's time is what its users wait for.
         with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED,
-                             compresslevel=1) as archive:
+                             compresslevel=compresslevel) as archive:
             for path in sorted(folder.rglob("*")):
                 if path.is_file():
                     archive.write(path, path.relative_to(folder).as_posix())
