@@ -2,6 +2,7 @@
 labels made from them) are the same.
 
     python benchmarks/bench_gpu.py --devices cpu,cuda [--images 64] [--tile 1024] [--repeats 3]
+        [--workers 8] [--allow-tf32]
 
 Model rows (median of the repeats after a warm-up): each device runs the images through the
 engine's own fixed-shape calls (`image_call_size` items per call, the last one padded, exactly
@@ -35,9 +36,8 @@ import numpy as np
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from clustering_engine.embed import (FILLER_IMAGE_RGB, FILLER_IMAGE_SIZE,  # noqa: E402
-                                     _fixed_shape_calls, call_sizes, embed_images,
-                                     load_image_rgb)
+from clustering_engine.embed import (_filler_image, _fixed_shape_calls,  # noqa: E402
+                                     call_sizes, embed_images, load_image_rgb)
 from clustering_engine.embedders import get_embedder  # noqa: E402
 
 DEFAULT_DATA = os.path.join(REPO, "..", "shared", "data", "mediaeval2016_vmu")
@@ -79,11 +79,8 @@ def median_seconds(fn, repeats: int, sync) -> float:
 
 
 def engine_calls(embedder, images, call_size=None) -> np.ndarray:
-    from PIL import Image
-
-    filler = Image.new("RGB", (FILLER_IMAGE_SIZE, FILLER_IMAGE_SIZE), FILLER_IMAGE_RGB)
     size = call_size or call_sizes(embedder)[1]
-    return _fixed_shape_calls(embedder.embed_images, list(images), size, filler)
+    return _fixed_shape_calls(embedder.embed_images, list(images), size, _filler_image())
 
 
 def label_agreement(a: np.ndarray, b: np.ndarray, k: int) -> float:
@@ -103,6 +100,9 @@ def main(argv=None):
     parser.add_argument("--devices", default="cpu,cuda")
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--workers", type=int, default=8, help="decoding processes (runner rows)")
+    parser.add_argument("--allow-tf32", action="store_true",
+                        help="turn cuDNN's and cuBLAS's TF32 back on after the engine switched "
+                             "it off (how the engine embedded on a GPU before), to measure it")
     parser.add_argument("--k", type=int, default=8, help="K-Means K for the label agreement")
     args = parser.parse_args(argv)
 
@@ -120,6 +120,8 @@ def main(argv=None):
         vectors = {}
         for device in devices:
             embedder = get_embedder(spec, device=device)
+            if args.allow_tf32:
+                torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = True
             sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
             size = call_sizes(embedder)[1]
             for label, call_size in ((f"engine calls of {size}", size), ("calls of 256", 256)):
