@@ -180,8 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{n} solutions written to {args.out} (manifest.json, labels.parquet, report.html)")
     for key, sel in manifest["k_selection"].items():
         if sel.get("selects_k"):
+            flag = spec.k_choice_flag(sel)
             print(f"  chosen K ({sel['method']}, {sel['algorithm']}, {sel['space']} space): "
-                  f"{sel['chosen_k']}")
+                  f"{sel['chosen_k']}" + (f"  [warning: {flag}]" if flag else ""))
     if manifest.get("truth"):
         print(truth_table(manifest))
     return 0

@@ -372,6 +372,8 @@ def _select_k(solutions: list[GridSolution], config: GridConfig, score_spaces) -
                 if len(points) < 2:
                     continue
                 ks, scores, parts = zip(*points)
+                chosen_k, met = metrics.select_k_detail(ks, scores,
+                                                        config.marginal_gain_threshold)
                 out[f"{method}-{algorithm}-{space}"] = {
                     "method": method, "algorithm": algorithm, "space": space,
                     "own": space == own, "selects_k": space == own,
@@ -380,8 +382,7 @@ def _select_k(solutions: list[GridSolution], config: GridConfig, score_spaces) -
                     "s_dbw_rose": metrics.s_dbw_rose(ks, scores),
                     "reduced_to_scat": [bool(p and p.get("reduced_to_scat")) for p in parts],
                     "threshold": config.marginal_gain_threshold,
-                    "chosen_k": int(metrics.select_k(ks, scores,
-                                                     config.marginal_gain_threshold))}
+                    "chosen_k": int(chosen_k), "threshold_met": bool(met)}
     for s in solutions:
         own = out.get(f"{s.method}-{s.algorithm}-{s.space}")
         if own is not None and s.k in own["ks"]:

@@ -19,8 +19,8 @@ from . import figures
 from .grid import GridResult
 from .stability import stability_summary, stability_text
 from . import metrics
-from .spec import (FIGURE_FORMATS, GALLERY_FORMAT, METHOD_TITLES, METHODS, SPACE_TITLES,
-                   chosen_solutions)
+from .spec import (FIGURE_FORMATS, GALLERY_FORMAT, K_THRESHOLD_NEVER_MET, METHOD_TITLES, METHODS,
+                   SPACE_TITLES, chosen_solutions, k_choice_flag)
 
 GALLERY_CLUSTERS = 25
 THUMB_PX = 96
@@ -191,7 +191,8 @@ def k_table_html(m: dict) -> str:
         for i, k in enumerate(v["ks"]):
             flags = []
             if v["chosen_k"] == k:
-                flags.append("★ chosen")
+                fallback = k_choice_flag(v)
+                flags.append(f"⚠ {fallback}" if fallback else "★ chosen")
             if v["s_dbw_rose"][i]:
                 flags.append("⚠ S_Dbw rose from the previous K")
             if v["reduced_to_scat"][i]:
@@ -205,7 +206,8 @@ def k_table_html(m: dict) -> str:
     threshold = next(iter(m["k_selection"].values()), {}).get("threshold", 0.01)
     note = (f"<p class=note>The chosen K is the first grid K whose marginal gain "
             f"|ΔS_Dbw/ΔK| is below {threshold:g} (the paper's rule), in the method's own "
-            "space. The gain is an absolute value, so a step where S_Dbw got worse also reads "
+            "space; when no K's gain falls below the threshold, the largest grid K is taken "
+            f"and flagged “{K_THRESHOLD_NEVER_MET}”. The gain is an absolute value, so a step where S_Dbw got worse also reads "
             "as small: such steps are flagged. Where most cluster pairs have no point near "
             "either centre, Dens_bw is 0 and S_Dbw has reduced to Scat (compactness only).</p>")
     head = ("<tr><th>method</th><th>algorithm</th><th>space</th><th>K</th><th>S_Dbw</th>"

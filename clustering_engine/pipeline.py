@@ -12,7 +12,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from . import describe
+from . import describe, spec
 from .data import load_pairs
 from .determinism import determinism_record, pinned_call
 from .distinct import HDBSCAN_MULTIPLICITY, KMEANS_MULTIPLICITY, distinct_counts
@@ -74,11 +74,23 @@ class Embeddings:
     cca: np.ndarray | None = None
 
 
+def monotonic_progress(progress: Progress) -> Progress:
+    """``progress`` never told a smaller fraction than before, nor "done" before the end."""
+    last = [0.0]
+
+    def advance(stage: str, fraction: float) -> None:
+        if stage == "done" and fraction < 1.0:
+            stage = "finishing"
+        last[0] = max(last[0], float(fraction))
+        progress(stage, last[0])
+    return advance
+
+
 def run(data_path: str, images_root: str | None, out_dir: str,
         config: EngineConfig = EngineConfig(), progress: Progress | None = None,
         echo: Callable[[str], None] = print) -> dict:
     """Run the engine and write ``out_dir``; returns the manifest."""
-    advance = progress or (lambda stage, fraction: None)
+    advance = monotonic_progress(progress or (lambda stage, fraction: None))
     started = time.perf_counter()
     config, notes = with_runnable_methods(config)
     for note in notes:
@@ -106,16 +118,22 @@ def run(data_path: str, images_root: str | None, out_dir: str,
         raise DataError("fewer than 2 usable pairs are left after validation and embedding")
 
     def grid_progress(stage: str, fraction: float) -> None:
-        advance(stage, 0.4 + 0.5 * fraction)
+        # The grid's own "done" is this run's "grid" step; the run says "done" once, last.
+        advance("grid" if stage == "done" else stage, 0.4 + 0.45 * fraction)
 
     truth = truth_labels(pairs, config.truth_column)
     result = pinned_call(config.threads, run_grid, embeddings.text, embeddings.image, embeddings.joint, config.grid,
                       grid_progress, cca=embeddings.cca, truth=truth)
     timings.update(result.timings)
 
+    for sel in result.k_selection.values():
+        if sel.get("selects_k") and spec.k_choice_flag(sel):
+            echo(f"warning: {sel['method']} ({sel['algorithm']}): {spec.k_choice_flag(sel)} "
+                 f"(K={sel['chosen_k']}; no marginal gain below {sel['threshold']})")
+
     stability = None
     if config.stability_seeds > 0:
-        advance("stability", 0.88)
+        advance("stability", 0.86)
         t0 = time.perf_counter()
         stability = pinned_call(config.threads, stability_diagnostic, result, config.grid,
                                 config.stability_seeds)

@@ -113,6 +113,17 @@ def chosen_solutions(k_selection: Mapping[str, dict]) -> dict[str, str]:
     return chosen
 
 
+# What every page, table and printout says when no marginal gain fell below the threshold and
+# the K shown is only the grid's largest (``select_k``'s fallback, not the rule's choice).
+K_THRESHOLD_NEVER_MET = "threshold never met: largest K in the grid"
+
+
+def k_choice_flag(selection: Mapping) -> str:
+    """The flag a chosen K carries: '' when the marginal-gain rule chose it, else
+    ``K_THRESHOLD_NEVER_MET`` (manifests from before the field: '')."""
+    return "" if selection.get("threshold_met", True) else K_THRESHOLD_NEVER_MET
+
+
 def has_joint_model(joint_model: str | None) -> bool:
     """Whether a pretrained multimodal model is configured (what the `joint` method needs)."""
     return bool(joint_model) and str(joint_model).startswith("clip:")

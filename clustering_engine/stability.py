@@ -35,7 +35,9 @@ def stability_diagnostic(result, config, seeds: int = DEFAULT_STABILITY_SEEDS) -
     if seeds <= 0:
         return None
     extra_seeds = [config.seed + r for r in range(1, seeds + 1)]
-    parts = {(s.method, s.algorithm, s.k): s for s in result.modality_solutions}
+    # A label-level solution's parts are grid solutions (text-kmeans-k9) or modality-only ones:
+    # look them up by the ids the solution records, never by (method, K) in one list only.
+    parts = {s.id: s for s in result.solutions + result.modality_solutions}
     reseeded: dict[str, list[np.ndarray]] = {}
     memo: dict = {}   # a label-level solution's parts are modality solutions reseeded anyway
     for s in result.solutions + result.modality_solutions:
@@ -68,8 +70,7 @@ def _recluster(s, result, parts, config, extra_seeds, memo=None) -> list[np.ndar
     cfgs = [_seeded(config, "kmeans", seed) for seed in extra_seeds]
     memo = {} if memo is None else memo
     if s.method == "label":
-        text = parts.get(("text", "kmeans", s.k_text))
-        image = parts.get(("image", "kmeans", s.k_image))
+        text, image = (parts.get(sid) for sid in (s.parts or (None, None)))
         if text is None or image is None:
             return None
         runs = []

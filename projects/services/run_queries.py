@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 
 from clustering_engine.metrics import s_dbw_reading
 from clustering_engine.spec import (FIGURE_FORMATS, GALLERY_FORMAT, METHODS, SPACE_TITLES,
-                                   chosen_solutions)
+                                   chosen_solutions, k_choice_flag, solution_id)
 
 from ..models import EngineRun, Solution
 from .storage import resolve_inside
@@ -132,6 +132,7 @@ def k_table(run: EngineRun) -> list[dict]:
             rows.append({"method": entry["method"], "algorithm": entry["algorithm"],
                          "space": entry["space"], "k": k, "s_dbw": entry["s_dbw"][i],
                          "gain": entry["marginal_gain"][i], "chosen": entry.get("chosen_k") == k,
+                         "k_fallback": entry.get("chosen_k") == k and bool(k_choice_flag(entry)),
                          "rose": bool(rose[i]), "reduced_to_scat": bool(scat[i])})
     return rows
 
@@ -155,6 +156,14 @@ def space_matrix(run: EngineRun, solutions: list[Solution]) -> dict:
 def chosen_solution_ids(run: EngineRun) -> set[str]:
     """Per method, the K-Means solution at the K chosen by marginal gain in its own space."""
     return set(chosen_solutions(run.manifest.get("k_selection") or {}).values())
+
+
+def fallback_solution_ids(run: EngineRun) -> set[str]:
+    """The chosen solutions whose K is the grid's largest because no marginal gain fell below
+    the threshold (the rule never fired)."""
+    return {solution_id(sel["method"], "kmeans", sel["chosen_k"])
+            for sel in (run.manifest.get("k_selection") or {}).values()
+            if sel.get("selects_k") and sel.get("algorithm") == "kmeans" and k_choice_flag(sel)}
 
 
 def cross_tabulation(a: Solution, b: Solution, max_clusters: int = 40) -> dict:

@@ -102,3 +102,24 @@ def test_the_pairwise_ari_is_scikit_learns_to_the_bit():
     assert _pairwise_ari(labelings) == (round(float(np.mean(scores)), 6),
                                         round(float(np.min(scores)), 6),
                                         round(float(np.max(scores)), 6))
+
+
+def test_label_level_solutions_built_from_grid_solutions_get_stability_and_k_agreement():
+    """K=9 splits 3 x 3 and K=4 2 x 2: with text and image in the grid at K=4, 9 the label-level
+    K=4 solution's parts are the modality-only K=2 solutions, and with K=3 in the grid the label
+    K=9 solution's parts are the grid's text-kmeans-k3 and image-kmeans-k3."""
+    rng = np.random.default_rng(3)
+    text = rng.normal(size=(120, 8)).astype(np.float32)
+    image = rng.normal(size=(120, 8)).astype(np.float32)
+    config = GridConfig(methods=("text", "image", "label"), ks=(3, 4, 9), algorithms=("kmeans",),
+                        reduction=ReductionConfig(method="pca", n_components=4), seed=0,
+                        kmeans_n_init=1, ami_permutations=5)
+    result = run_grid(text, image, None, config)
+    label9 = next(s for s in result.solutions if s.id == "label-kmeans-k9")
+    grid_ids = {s.id for s in result.solutions}
+    assert set(label9.parts) <= grid_ids          # its parts are grid solutions
+    section = stability_diagnostic(result, config, seeds=2)
+    kmeans = [s for s in result.solutions if s.algorithm == "kmeans"]
+    assert all("stability_ari_mean" in s.metrics for s in kmeans), \
+        [s.id for s in kmeans if "stability_ari_mean" not in s.metrics]
+    assert "label" in section["k_agreement"]
