@@ -14,10 +14,10 @@ c-TF-IDF (Grootendorst 2022, BERTopic)
       bare short links such as ``t.co/x``), "RT" before a mention and @mentions removed,
       ``#`` dropped from hashtags (the word stays), lower-cased; tokens are kept when they
       have at least 2 characters and are not digits only or stop words.
-    * Tokeniser: ``"auto"`` looks at the whole corpus: if CJK characters make up at least 10% of
-      the letters (CJK + Latin), texts are tokenised with jieba (precise mode; Latin words
-      inside Chinese text survive as words), else with a Unicode word regex (any alphabetic
-      language). An explicit language ``"zh"`` uses jieba, any other code the regex.
+    * Tokeniser: per text, by its script (``segment.py``): jieba for Chinese, Janome for
+      Japanese, PyThaiNLP for Thai, else a Unicode word pattern that keeps combining marks
+      (any alphabetic language). An explicit language with a segmenter (``"zh"``, ``"ja"``,
+      ``"th"``) uses it for every text.
     * Stop words: the maintained lists of ``stopwordsiso`` (stopwords-iso, ISO 639-1 codes),
       for every language found in the corpus: ``py3langid`` classifies each text (at most
       ``LANGUAGE_SAMPLE`` texts, evenly spaced, so the cost stays bounded), and a language
@@ -26,7 +26,9 @@ c-TF-IDF (Grootendorst 2022, BERTopic)
       list). English is always included (tweets in every language borrow English words and
       hashtags). An explicit ``language`` uses that language's list (and English). Plus
       ``stop_words``: a path to a UTF-8 file (one word per line, ``#`` comments) or an
-      iterable of words; ``builtin_stop_words=False`` drops the stopwords-iso lists.
+      iterable of words; ``builtin_stop_words=False`` drops the stopwords-iso lists. Under
+      ``"auto"`` each text also loses its own language's stop words (``segment.py``), so a
+      language under 1 % of the texts is still cleaned.
 
 Representatives
     * Per cluster: the ``max(1, ceil(share * size))`` points closest (Euclidean) to the cluster
@@ -45,7 +47,6 @@ Representatives
 from __future__ import annotations
 
 import dataclasses
-import logging
 import math
 import os
 import re
@@ -55,9 +56,10 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from .segment import SEGMENTERS, WORD, OwnLanguageStops, script_of, segment
+
 NOISE = -1
 AUTO = "auto"
-CJK_SHARE_FOR_CHINESE = 0.10
 MIN_LANGUAGE_SHARE = 0.01   # our convention: a language counts from 1 text in 100
 LANGUAGE_SAMPLE = 5000      # texts classified at most (evenly spaced: deterministic)
 ALWAYS_STOP_LANGUAGES = ("en",)
@@ -69,9 +71,6 @@ _URL = re.compile(r"(?:https?:\s*(?:\\?/){2}|www\.)\S+"
 _MENTION = re.compile(r"@\w+")
 _RETWEET = re.compile(r"^\s*(?:RT\b[\s:]*)+", re.IGNORECASE)
 _RETWEET_MARK = re.compile(r"\bRT\b:?(?=\s*@\w)", re.IGNORECASE)   # "RT @user", anywhere
-_CJK_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_LATIN_CHAR = re.compile(r"[A-Za-z\u00c0-\u024f]")
-_WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
 
 
 # --------------------------------------------------------------------------------------------
@@ -136,19 +135,6 @@ def normalise_for_duplicates(text) -> str:
     return " ".join(text.casefold().split()).strip(" :-\u2013\u2014")
 
 
-def detect_language(texts: Iterable) -> str:
-    """Tokeniser of a corpus: ``"zh"`` if CJK characters are at least 10% of its letters,
-    else ``"en"`` (the word regex, right for any alphabetic language)."""
-    cjk = latin = 0
-    for text in texts:
-        cleaned = clean_text(text)
-        cjk += len(_CJK_CHAR.findall(cleaned))
-        latin += len(_LATIN_CHAR.findall(cleaned))
-    if cjk + latin == 0:
-        return "en"
-    return "zh" if cjk / (cjk + latin) >= CJK_SHARE_FOR_CHINESE else "en"
-
-
 def detect_languages(texts: Sequence, min_share: float = MIN_LANGUAGE_SHARE,
                      max_texts: int = LANGUAGE_SAMPLE) -> list[str]:
     """ISO 639-1 codes that py3langid gives to at least ``min_share`` of the (cleaned,
@@ -175,27 +161,28 @@ def stop_word_languages(texts: Sequence, language: str = AUTO) -> list[str]:
     return sorted(set(found) | set(ALWAYS_STOP_LANGUAGES))
 
 
-def _jieba():
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)   # no "Building prefix dict" chatter on stderr
-    return jieba
-
-
-def tokenize(text, language: str, stop_words: frozenset[str] = frozenset()) -> list[str]:
-    """Cleaned, lower-cased tokens of one text: jieba for ``"zh"``, the word regex for any
-    other language code."""
+def tokenize(text, language: str, stop_words: frozenset[str] = frozenset(),
+             own_language_stops: OwnLanguageStops | None = None) -> list[str]:
+    """Cleaned, lower-cased tokens of one text, cut by its own script's segmenter (or by
+    ``language``'s when it has one); ``own_language_stops`` also drops the stop words of the
+    text's own language."""
     cleaned = clean_text(text).lower()
-    raw = _jieba().lcut(cleaned) if language == "zh" else _WORD.findall(cleaned)
+    script = language if language in SEGMENTERS else script_of(cleaned)
     tokens = []
-    for token in raw:
+    for token in segment(cleaned, script):
         token = token.strip()
         if len(token) < 2 or token.isdigit() or token in stop_words:
             continue
-        if not _WORD.fullmatch(token):   # punctuation runs from jieba
+        if not WORD.fullmatch(token):   # punctuation runs from the segmenters
             continue
         tokens.append(token)
+    if own_language_stops is not None:
+        tokens = own_language_stops(cleaned, tokens)
     return tokens
+
+
+def _own_language_stops(language: str, languages, use_builtin: bool) -> OwnLanguageStops | None:
+    return OwnLanguageStops(languages or ()) if use_builtin and language == AUTO else None
 
 
 # --------------------------------------------------------------------------------------------
@@ -207,15 +194,15 @@ def tokenize_corpus(texts: Sequence, language: str = AUTO, stop_words=None, *,
                     languages: Sequence[str] | None = None) -> list[list[str]]:
     """Tokens of every text, with one tokeniser and one stop-word set for the corpus; pass
     the result to ``ctfidf_terms(..., tokens=...)`` to describe many clusterings of the same
-    texts without tokenising them again (jieba is the slow part on large Chinese corpora).
+    texts without tokenising them again (segmenting is the slow part on large CJK corpora).
     ``languages``: the stop-word languages when already known (``stop_word_languages``)."""
     texts = list(texts)
     _check_language(language)
     if languages is None and builtin_stop_words:
         languages = stop_word_languages(texts, language)
-    tokeniser = detect_language(texts) if language == AUTO else language
     stops = _stop_word_set(languages or (), stop_words, builtin_stop_words)
-    return [tokenize(text, tokeniser, stops) for text in texts]
+    own = _own_language_stops(language, languages, builtin_stop_words)
+    return [tokenize(text, language, stops, own) for text in texts]
 
 
 def ctfidf_terms(texts: Sequence, labels, top_n: int = 10, language: str = "auto",
@@ -253,10 +240,10 @@ def ctfidf_terms(texts: Sequence, labels, top_n: int = 10, language: str = "auto
         kept_texts = [t for t, k in zip(texts, keep) if k]
         languages = (stop_word_languages(kept_texts, language) if builtin_stop_words else ())
         stops = _stop_word_set(languages, stop_words, builtin_stop_words)
-        tokeniser = detect_language(kept_texts) if language == AUTO else language
+        own = _own_language_stops(language, languages, builtin_stop_words)
 
         def tokens_of(idx):
-            return tokenize(texts[idx], tokeniser, stops)
+            return tokenize(texts[idx], language, stops, own)
     else:
         if len(tokens) != len(texts):
             raise ValueError(f"tokens ({len(tokens)}) and texts ({len(texts)}) differ in length")

