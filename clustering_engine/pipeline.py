@@ -22,7 +22,7 @@ from .errors import ConfigError, DataError
 from .grid import GridConfig, GridResult, run_grid
 from .hashing import file_sha256
 from .joint_space import LABEL as RCCA_LABEL
-from .joint_space import RegularizedCCA
+from .joint_space import HELD_OUT_TOP, REG_GRID, RegularizedCCA, held_out_check
 from .output import RUN_FORMAT, write_manifest, write_outputs
 from .stability import DEFAULT_STABILITY_SEEDS, stability_diagnostic
 from .spec import (COMMON_SPACE_LABEL, DEFAULT_CHECK_MODE, DEFAULT_COMBINE,
@@ -42,7 +42,7 @@ class EngineConfig:
     joint_model: str = DEFAULT_JOINT_MODEL   # "clip:<spec>" for the joint method; "" none
     joint_combine: str = DEFAULT_COMBINE     # pair vector: [text ; image] or their mean
     rcca_components: int = 128               # the cca method's regularised CCA
-    rcca_reg: float = 0.1
+    rcca_reg: float | str = "auto"           # "auto": chosen by held-out correlation
     grid: GridConfig = GridConfig()
     device: str = "auto"
     text_batch_size: int = 64
@@ -245,14 +245,20 @@ def embed_dataset(pairs: pd.DataFrame, config: EngineConfig
     if needs_joint:   # each row is normalised on its own: dropping rows after is the same
         joint = np.asarray(clip_pairs)[keep]
     if needs_cca:
-        rcca = RegularizedCCA(n_components=config.rcca_components, reg=config.rcca_reg,
+        regs = REG_GRID if config.rcca_reg == "auto" else (float(config.rcca_reg),)
+        check = held_out_check(text, image, n_components=config.rcca_components, regs=regs)
+        rcca = RegularizedCCA(n_components=config.rcca_components, reg=check["chosen_reg"],
                               combine=config.joint_combine)
         cca = rcca.fit_transform(text, image)
         models["cca"] = {"name": "cca", "model_id": RCCA_LABEL,
                          "fitted_on": "this data set's text and image embeddings",
                          "params": rcca.get_params(), "dim": int(cca.shape[1]),
-                         "top_correlations": [round(float(c), 4)
-                                              for c in rcca.correlations_[:10]]}
+                         "correlations": {
+                             "in_sample": [round(float(c), 4)
+                                           for c in rcca.correlations_[:HELD_OUT_TOP]],
+                             "in_sample_note": "measured on the pairs the CCA was fitted on: "
+                                               "inflated when dimensions approach the pairs",
+                             **check}}
     embeddings = Embeddings(pairs["pair_id"].tolist(), text, image, joint, models, cca)
     return pairs, embeddings, failures
 
