@@ -18,9 +18,11 @@ venv:
 	fi
 
 demo: venv
+	scripts/system_packages.sh
 	"$(PY)" manage.py demo --data "$(DATA)"
 
 engine-demo: venv
+	scripts/system_packages.sh
 	"$(PY)" -m clustering_engine run --data "$(DATA)/pairs.csv" --images "$(DATA)" --out demo_output
 
 test: venv

@@ -48,9 +48,18 @@ def cjk_font() -> str | None:
     return next((name for name in CJK_FONT_CANDIDATES if name in installed), None)
 
 
+# Scripts DejaVu Sans lacks that tweets are written in (Debian's fonts-noto-core has them all).
+SCRIPT_FONT_CANDIDATES = ("Noto Sans Thai", "Noto Sans Devanagari", "Noto Sans Bengali",
+                          "Noto Sans Tamil", "Noto Sans Khmer", "Noto Sans Myanmar",
+                          "Noto Sans Lao", "Noto Sans Sinhala", "Noto Sans Ethiopic")
+
+
 def figure_fonts() -> list[str]:
-    """The sans-serif fallback list: DejaVu Sans, then a CJK and an emoji font if installed."""
-    return ["DejaVu Sans"] + [f for f in (cjk_font(), glyphs.emoji_font()) if f]
+    """The sans-serif fallback list: DejaVu Sans, then a CJK font, the other scripts' fonts and
+    an emoji font, each where installed."""
+    return (["DejaVu Sans"] + [f for f in (cjk_font(),) if f]
+            + glyphs.installed(SCRIPT_FONT_CANDIDATES)
+            + [f for f in (glyphs.emoji_font(),) if f])
 
 
 @contextlib.contextmanager

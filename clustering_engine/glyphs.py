@@ -42,10 +42,19 @@ def emoji_font() -> str | None:
     return next(iter(installed(EMOJI_FONT_CANDIDATES)), None)
 
 
+def _rides_along(char: str) -> bool:
+    """Characters drawn as nothing of their own: spaces, controls, format characters (ZWJ),
+    variation selectors and emoji skin-tone modifiers."""
+    code = ord(char)
+    return (char.isspace() or unicodedata.category(char) in ("Cc", "Cf")
+            or 0xFE00 <= code <= 0xFE0F or 0xE0100 <= code <= 0xE01EF
+            or 0x1F3FB <= code <= 0x1F3FF)
+
+
 def _covered(char: str, fonts: Sequence[str]) -> bool:
-    if char.isspace() or unicodedata.category(char) in ("Cc", "Cf", "Mn"):
-        return True    # nothing drawn (ZWJ, variation selectors, combining marks ride along)
-    return any(ord(char) in _charmap(name) for name in fonts)
+    # A combining mark (Thai vowels, Devanagari signs) needs a font that has it: a font
+    # without it draws a box, even when the base letter is drawable.
+    return _rides_along(char) or any(ord(char) in _charmap(name) for name in fonts)
 
 
 def drawable(text: str, fonts: Sequence[str]) -> str:

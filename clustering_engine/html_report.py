@@ -338,7 +338,7 @@ def _gallery(clusters: list[dict], thumbs: _Thumbnails, text_of: dict) -> str:
 _PAGE = """<!doctype html>
 <html lang=en><head><meta charset=utf-8><title>Diptych engine run</title>
 <style>
-body{font-family:system-ui,"Noto Sans CJK SC","Noto Sans",sans-serif;margin:2rem;max-width:1200px;color:#222}
+body{font-family:system-ui,"Noto Sans","Noto Sans CJK SC","Noto Sans Thai","Noto Color Emoji","Apple Color Emoji","Segoe UI Emoji","Symbola",sans-serif;margin:2rem;max-width:1200px;color:#222}
 table{border-collapse:collapse;font-size:.85rem;margin:.5rem 0}td,th{border:1px solid #ccc;padding:.2rem .4rem}
 th{background:#f3f3f3;cursor:pointer}.meta,.note{color:#555;font-size:.85rem}
 .fig svg{max-width:100%;height:auto}.cluster{border-top:1px solid #ddd;padding:.5rem 0}

@@ -4,10 +4,8 @@ set -euo pipefail
 PY="${1:-python3}"
 cd "$(dirname "$0")/.."
 scripts/services.sh
-# Browser tests drive Debian's Chromium (Playwright's own browser download does not work here).
-if ! command -v chromium >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null || \
-    echo "warning: could not install chromium; browser tests will skip" >&2
-fi
+# Browser tests drive Debian's Chromium (Playwright's own browser download does not work here);
+# galleries need the Noto fonts.
+scripts/system_packages.sh
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 MPLBACKEND=Agg
 exec "$PY" -m pytest -q -p no:cacheprovider tests "${@:2}"

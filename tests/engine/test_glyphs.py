@@ -35,3 +35,27 @@ def test_gallery_png_has_no_missing_glyphs():
     with warnings.catch_warnings():
         warnings.simplefilter("error")      # a missing glyph would warn while drawing
         fig.canvas.draw()
+
+
+THAI = "ประเทศไทยมีพายุใหญ่มากวันนี้"
+
+
+def test_a_script_whose_marks_no_font_has_becomes_one_placeholder_never_boxes():
+    shown = glyphs.drawable(f"Storm {THAI} today", ["DejaVu Sans"])   # DejaVu has no Thai
+    assert shown == f"Storm [THAI text, {len(THAI)} characters] today"
+    assert _undrawable(shown, ["DejaVu Sans"]) == []
+
+
+def test_galleries_draw_thai_with_the_installed_thai_font():
+    if not glyphs.installed(["Noto Sans Thai"]):
+        import pytest
+        pytest.skip("Debian's fonts-noto-core is not installed (scripts/system_packages.sh)")
+    fonts = figures.figure_fonts()
+    assert "Noto Sans Thai" in fonts
+    assert glyphs.drawable(THAI, fonts) == THAI
+    clusters = [{"label": 0, "image_paths": [], "texts": [THAI], "size": 1, "share": 1.0,
+                 "top_terms": [("พายุ", 0.4)]}]
+    fig = figures.plot_cluster_gallery(clusters, n_images=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig.canvas.draw()
