@@ -19,6 +19,7 @@ Conventions:
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import textwrap
 import warnings
@@ -99,6 +100,31 @@ def plot_sdbw_vs_k(results: Mapping[str, Sequence[tuple[int, float | None]]],
     """S_Dbw against K, one line per method; ``space_label`` names the scoring space."""
     return _lines_by_k(results, f"S_Dbw ({space_label})",
                        f"S_Dbw by K \u2014 scored in {space_label}\n(lower is better)")
+
+
+def plot_sdbw_vs_k_own_spaces(results: Mapping[str, tuple[str, Sequence[tuple[int, float | None]]]]
+                              ) -> Figure:
+    """S_Dbw against K in each method's own space: one panel per method (small multiples),
+    each with its own y axis, because S_Dbw values from different spaces are not comparable.
+    ``results``: {method label: (space title, [(k, S_Dbw or None), ...])}."""
+    n = max(len(results), 1)
+    cols = min(n, 3)
+    rows = math.ceil(n / cols)
+    with _paper_style():
+        fig = Figure(figsize=(3.4 * cols, 2.9 * rows + 0.6), layout="constrained")
+        axes = fig.subplots(rows, cols, squeeze=False).ravel()
+        for ax, (method, (space, series)) in zip(axes, results.items()):
+            xs, ys = _points(series)
+            ax.plot(xs, ys, marker="o")
+            ax.set_title(f"{method}\nin {space}", fontsize=10)
+            ax.set_xlabel("K")
+            ax.set_ylabel("S_Dbw")
+            ax.grid(alpha=0.3)
+        for ax in axes[len(results):]:
+            ax.set_visible(False)
+        fig.suptitle("S_Dbw by K, each method in its own space (lower is better)\n"
+                     "one panel per space: heights are not comparable across panels")
+    return fig
 
 
 def _lines_by_k(results: Mapping[str, Sequence[tuple[int, float | None]]], ylabel: str,

@@ -50,9 +50,9 @@ def make_figures(out: Path, manifest: dict, pairs: pd.DataFrame, result: GridRes
 
     own = [v for v in sel.values() if v.get("selects_k")]
     if own:
-        keep("sdbw_vs_k_own", figures.plot_sdbw_vs_k(
-            {name(v): list(zip(v["ks"], v["s_dbw"])) for v in own},
-            "each method's own space"))
+        keep("sdbw_vs_k_own", figures.plot_sdbw_vs_k_own_spaces(
+            {name(v): (SPACE_TITLES.get(v["space"], v["space"]), list(zip(v["ks"], v["s_dbw"])))
+             for v in own}))
         keep("marginal_gain_own", figures.plot_marginal_gain(
             {name(v): list(zip(v["ks"], v["marginal_gain"])) for v in own},
             own[0]["threshold"], {name(v): v["chosen_k"] for v in own},

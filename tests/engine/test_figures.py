@@ -84,3 +84,18 @@ def test_cluster_gallery_with_missing_images_and_cjk(tmp_path):
     _assert_written(figures.save_figure(fig, tmp_path / "gallery"))
     with pytest.raises(ValueError):
         figures.plot_cluster_gallery([])
+
+
+def test_sdbw_in_own_spaces_is_small_multiples_one_space_each():
+    from clustering_engine.figures import plot_sdbw_vs_k_own_spaces
+
+    fig = plot_sdbw_vs_k_own_spaces({
+        "text (kmeans)": ("text-only space", [(4, 1.2), (9, 1.0)]),
+        "vector (kmeans)": ("vector-level space", [(4, 0.4), (9, 0.3)]),
+        "label (kmeans)": ("label-level space", [(4, 2.0), (9, 1.9)])})
+    shown = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(shown) == 3
+    assert [ax.get_title().split("\n")[1] for ax in shown] == [
+        "in text-only space", "in vector-level space", "in label-level space"]
+    assert all(len(ax.get_lines()) == 1 for ax in shown)      # never two spaces on one axis
+    assert "not comparable" in fig._suptitle.get_text()
