@@ -15,15 +15,17 @@ from projects.models import Solution
 from projects.services import access as project_access
 
 from . import serializers as s
-from .models import Theme, ValidationRound
+from .models import ValidationRound
 from .passes import PASS_VALUES
 from .services import access
-from .services.assignment import AssignmentError, eligible_coders, sample_progress
-from .services.codebook import own_theme_ids, recent_themes, search_themes
+from .services.assignment import (AssignmentError, eligible_coders, sample_progress,
+                                  without_sizes)
 from .services.coder_state import coded_state, theme_json
-from .services.coding import (CodingError, PassOrderError, check_pass_order, get_or_create_theme,
-                              save_cluster_code, save_post_code)
+from .services.coding import (CodingError, PassLockedError, PassOrderError, check_pass_open,
+                              check_pass_order, get_or_create_theme, save_cluster_code,
+                              save_post_code)
 from .services.sampling import SamplingError, create_round
+from .services.theme_visibility import recent_themes, search_themes, theme_for_label
 
 
 def _pass_or_404(pass_name):
@@ -41,7 +43,7 @@ def my_assignments(request):
     progress = sample_progress([a.cluster_sample for a in assignments], request.user)
     return Response({"results": [
         {"round": a.round_id, "cluster": a.cluster_sample.public_id,
-         "progress": progress[a.cluster_sample_id]} for a in assignments]})
+         "progress": without_sizes(progress[a.cluster_sample_id])} for a in assignments]})
 
 
 @extend_schema(summary="My codes of one assigned cluster, every pass (resume after a reload)",
@@ -62,28 +64,23 @@ def cluster_state(request, public_id):
 def cluster_themes(request, public_id):
     sample = access.assigned_sample_or_404(request.user, public_id)
     pass_name = _pass_or_404(request.query_params.get("pass", "text"))
-    project = sample.round.project
-    only_of = None if sample.round.themes_shared else request.user
     return Response({
-        "results": [theme_json(t) for t in search_themes(project, pass_name,
-                                                         request.query_params.get("q", ""),
-                                                         only_of=only_of)],
-        "recent": [theme_json(t) for t in recent_themes(project, request.user, pass_name)]})
+        "results": [theme_json(t) for t in search_themes(sample.round, request.user, pass_name,
+                                                         request.query_params.get("q", ""))],
+        "recent": [theme_json(t) for t in recent_themes(sample.round.project, request.user,
+                                                        pass_name)]})
 
 
 def _resolve_theme(request, validation_round, pass_name, data):
-    project = validation_round.project
     if data.get("theme_id"):
-        theme = Theme.objects.select_related("merged_into").filter(
-            pk=data["theme_id"], project=project, modality=pass_name).first()
-        if theme is not None and not validation_round.themes_shared and theme.pk not in \
-                own_theme_ids(project, request.user, pass_name):
-            theme = None   # another coder's theme: as absent as a wrong id
+        # a theme the coder may not see is as absent as a wrong id
+        theme = theme_for_label(validation_round, request.user, pass_name, data["theme_id"])
         if theme is None:
             raise ValidationError({"theme_id": "no such theme in this codebook"})
-        return theme.effective
+        return theme
     try:
-        return get_or_create_theme(project, pass_name, data["theme_name"], request.user)
+        return get_or_create_theme(validation_round.project, pass_name, data["theme_name"],
+                                   request.user)
     except CodingError as exc:
         raise ValidationError({"theme_name": str(exc)}) from None
 
@@ -113,11 +110,24 @@ class EarlierPassIncomplete(APIException):
     default_code = "earlier_pass_incomplete"
 
 
+class PassLocked(APIException):
+    """409 naming the pass: a later pass of this cluster has begun, so this one is closed."""
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "pass_locked"
+
+    def __init__(self, error: PassLockedError):
+        super().__init__({"status": "pass_locked", "detail": str(error),
+                          "pass_name": error.pass_name, "begun": error.begun})
+
+
 def _in_pass_order(sample, user, pass_name):
     try:
         check_pass_order(sample, user, pass_name)
+        check_pass_open(sample, user, pass_name)
     except PassOrderError as exc:
         raise EarlierPassIncomplete(str(exc)) from None
+    except PassLockedError as exc:
+        raise PassLocked(exc) from None
 
 
 @extend_schema(summary="Set my theme of one post in one pass (idempotent)",

@@ -5,6 +5,7 @@ from projects.services.run_queries import chosen_solution_ids
 
 from .intrusion_models import DEFAULT_ITEMS_PER_TASK, IntrusionKind
 from .models import Pass, Theme, ValidationRound
+from .services.codebook import category_heads
 
 TASK_TYPES = [("consistency", "Consistency coding only"),
               ("both", "Consistency coding and intrusion tasks"),
@@ -24,9 +25,12 @@ class SolutionChoiceField(forms.ModelMultipleChoiceField):
 
 class RoundForm(forms.Form):
     name = forms.CharField(max_length=200)
-    solutions = SolutionChoiceField(queryset=Solution.objects.none(),
-                                    widget=forms.CheckboxSelectMultiple,
-                                    error_messages={"required": "Choose at least one solution."})
+    solutions = SolutionChoiceField(
+        queryset=Solution.objects.none(), widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choose at least one solution.",
+                        "invalid_choice": "%(value)s is not a solution of this project you can "
+                                          "validate (single-modality building blocks of "
+                                          "label-level solutions are not offered)."})
     posts_per_cluster = forms.IntegerField(min_value=1, max_value=1000, initial=10)
     seed = forms.IntegerField(min_value=0, max_value=2 ** 31 - 1, initial=0)
     calibration_clusters = forms.IntegerField(min_value=0, initial=10,
@@ -55,9 +59,12 @@ class RoundForm(forms.Form):
 
     def __init__(self, *args, project, coders, **kwargs):
         super().__init__(*args, **kwargs)
+        # Only the solutions a PI can validate: the single-modality clusterings that exist only
+        # to build label-level solutions (Solution.Kind.MODALITY) are not offered, and a POST
+        # naming one fails as a choice outside the queryset.
         self.fields["solutions"].queryset = Solution.objects.filter(
-            run__project=project, run__status="succeeded").select_related("run").order_by(
-            "run_id", "kind", "method", "algorithm", "k")
+            run__project=project, run__status="succeeded", kind=Solution.Kind.COMBINED,
+        ).select_related("run").order_by("run_id", "method", "algorithm", "k")
         runs = {s.run for s in self.fields["solutions"].queryset}
         self.fields["solutions"].chosen = frozenset(
             (run.pk, sid) for run in runs for sid in chosen_solution_ids(run))
@@ -77,23 +84,30 @@ class ReassignForm(forms.Form):
 
 
 class MergeForm(forms.Form):
-    source = forms.ModelChoiceField(queryset=Theme.objects.none(), label="Merge")
-    target = forms.ModelChoiceField(queryset=Theme.objects.none(), label="into")
+    source = forms.ModelChoiceField(queryset=Theme.objects.none(), label="Merge",
+                                    to_field_name="public_id")
+    target = forms.ModelChoiceField(queryset=Theme.objects.none(), label="into",
+                                    to_field_name="public_id")
     note = forms.CharField(required=False, max_length=500)
 
     def __init__(self, *args, project, modality, **kwargs):
         super().__init__(*args, **kwargs)
-        themes = Theme.objects.active().filter(project=project, modality=modality).order_by("name")
+        themes = category_heads(project, modality)   # one entry per theme name
         self.fields["source"].queryset = themes
         self.fields["target"].queryset = themes
 
 
-class DecisionForm(forms.Form):
-    """A row's decision: the theme typed in its box, or a coder's theme accepted with that
-    coder's button (``accept``, a submit button of the row's form)."""
+class DecisionRowForm(forms.Form):
+    """One row of the adjudication page: a cluster's common theme (no ``post``) or one post's
+    theme, in one pass. Alone, it undoes the row's decision."""
     cluster = forms.CharField(max_length=16)
     pass_name = forms.ChoiceField(choices=Pass.choices)
     post = forms.CharField(max_length=16, required=False)
+
+
+class DecisionForm(DecisionRowForm):
+    """A row's decision: the theme typed in its box, or a coder's theme accepted with that
+    coder's button (``accept``: only the button that submitted the form is sent)."""
     theme_name = forms.CharField(max_length=200, required=False)
     accept = forms.CharField(max_length=200, required=False)
     note = forms.CharField(required=False, max_length=2000)
@@ -101,8 +115,8 @@ class DecisionForm(forms.Form):
     def clean(self):
         data = super().clean()
         data["theme_name"] = data.get("accept") or data.get("theme_name")
-        if not data["theme_name"]:
-            raise forms.ValidationError("Give a theme for the decision.")
+        if not data["theme_name"] and "theme_name" not in self.errors:
+            self.add_error("theme_name", "type a theme or accept a coder's theme")
         return data
 
 

@@ -1,13 +1,13 @@
 """Human validation (paper §3.4.3, appendix E): rounds, sampling plans, assignments, codebook, codes.
 
-Blinding: a coder only ever meets ``ClusterSample.public_id`` and ``SampledPost.public_id``
-(random tokens from an alphabet without K, L, O, I, U — no method, K, algorithm, solution or
+Blinding: a coder only ever meets ``ClusterSample.public_id``, ``SampledPost.public_id`` and
+``Theme.public_id`` (random tokens from an alphabet without K, L, O, I, U — no method, K, algorithm, solution or
 cluster id can be spelled by chance). Rows are created in the interleaved (shuffled) order, so
 even primary keys do not group the clusters of one solution.
 
 Scoring reads ``PostCode`` (one row per sampled post × coder × pass, theme FK) and
-``ClusterCode`` (one row per cluster sample × coder × pass, the common theme); a theme merged
-into another scores as ``Theme.effective`` (merges always point at the final theme, one hop).
+``ClusterCode`` (one row per cluster sample × coder × pass, the common theme); a code scores as
+``services.codebook.effective_theme_map`` says (merges, then same-named themes as one category).
 """
 from __future__ import annotations
 
@@ -62,9 +62,9 @@ class ValidationRound(models.Model):
                                default=Overlap.CALIBRATION)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
     independent_coding = models.BooleanField(
-        default=True, help_text="each coder sees only their own themes until adjudication opens")
+        default=True, help_text="each coder is offered only their own themes, all round long")
     adjudication_open = models.BooleanField(
-        default=False, help_text="opened by the PI: themes are reconciled across coders, then α")
+        default=False, help_text="opened by the PI to decide disagreements; coders see no change")
     plan_report = models.JSONField(default=dict, blank=True,
                                    help_text="per solution: clusters, noise excluded, small clusters")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
@@ -80,11 +80,6 @@ class ValidationRound(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status == self.Status.OPEN
-
-    @property
-    def themes_shared(self) -> bool:
-        """Whether a coder's autocomplete offers every coder's themes (else only their own)."""
-        return not self.independent_coding or self.adjudication_open
 
 
 class ClusterSample(models.Model):
@@ -155,16 +150,30 @@ class Assignment(models.Model):
 
 class ThemeQuerySet(models.QuerySet):
     def active(self):
-        """Themes not merged into another (what autocomplete offers)."""
+        """Themes not merged into another (what the PI's merge form offers)."""
         return self.filter(merged_into__isnull=True)
 
 
+def theme_token() -> str:
+    return new_token("T")
+
+
 class Theme(models.Model):
-    """A codebook entry of a project for one modality (= pass)."""
+    """A codebook entry of a project for one modality (= pass), owned by the coder who named it.
+
+    ``owner`` empty = a PI codebook theme (made on the codebook or adjudication page). Two coders
+    who type the same name get two rows, so a theme id never tells a coder what another typed;
+    scores count themes of the same name as one category (services.codebook.effective_theme_map).
+    Coders meet only ``public_id`` (random ``T…`` token), never the sequential key.
+    """
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="themes")
     modality = models.CharField(max_length=8, choices=Pass.choices)
     name = models.CharField(max_length=200)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.CASCADE, related_name="+",
+                              help_text="the coder whose theme this is; empty = PI codebook theme")
+    public_id = models.CharField(max_length=16, unique=True, default=theme_token, editable=False)
     merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="merged_from",
                                     help_text="always the final theme (merges are flattened)")
@@ -176,30 +185,57 @@ class Theme(models.Model):
 
     class Meta:
         ordering = ["project", "modality", Lower("name")]
-        constraints = [models.UniqueConstraint(Lower("name"), "project", "modality",
-                                               name="unique_theme_name_per_modality")]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), "project", "modality", "owner",
+                                    condition=models.Q(owner__isnull=False),
+                                    name="unique_theme_name_per_owner"),
+            models.UniqueConstraint(Lower("name"), "project", "modality",
+                                    condition=models.Q(owner__isnull=True),
+                                    name="unique_codebook_theme_name"),
+        ]
 
     def __str__(self):
         return self.name
 
     @property
     def effective(self) -> "Theme":
-        """The theme scores use: the one this theme was merged into, else itself."""
+        """The theme this one was merged into, else itself (scores also join same-named
+        themes: services.codebook.effective_theme_map)."""
         return self.merged_into or self
 
 
 class ThemeMerge(models.Model):
-    """Audit trail of codebook merges."""
+    """Audit trail of codebook merges; ``repointed`` makes a merge reversible (unmerge)."""
 
     source = models.ForeignKey(Theme, on_delete=models.PROTECT, related_name="merges_out")
     target = models.ForeignKey(Theme, on_delete=models.PROTECT, related_name="merges_in")
     note = models.TextField(blank=True)
+    repointed = models.JSONField(
+        default=list, blank=True,
+        help_text="[theme id, merged_into id before the merge] of every theme the merge moved")
     merged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
                                   related_name="+")
     merged_at = models.DateTimeField(auto_now_add=True)
+    undone_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                  on_delete=models.SET_NULL, related_name="+")
+    undone_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-merged_at", "-id"]
+
+
+class ThemeRename(models.Model):
+    """Audit trail of the PI's renames (a rename is undone by renaming back)."""
+
+    theme = models.ForeignKey(Theme, on_delete=models.CASCADE, related_name="renames")
+    old_name = models.CharField(max_length=200)
+    new_name = models.CharField(max_length=200)
+    renamed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    renamed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-renamed_at", "-id"]
 
 
 class PostCode(models.Model):
@@ -290,6 +326,11 @@ class Adjudication(models.Model):
     pass_name = models.CharField("pass", max_length=8, choices=Pass.choices)
     theme = models.ForeignKey(Theme, on_delete=models.PROTECT, related_name="adjudications")
     note = models.TextField(blank=True)
+    # Nullable (no default): decisions made before it was kept have none, and on SQLite a
+    # nullable column is added in place, keeping the table's score-version triggers.
+    options_shown = models.JSONField(
+        null=True, blank=True,
+        help_text="the row's options when decided: [{coder, theme}] in the page's coder order")
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
                                    related_name="+")
     decided_at = models.DateTimeField(auto_now=True)
@@ -304,6 +345,37 @@ class Adjudication(models.Model):
                                     condition=models.Q(sampled_post__isnull=False),
                                     name="one_post_decision_per_pass"),
         ]
+
+
+class AdjudicationHistory(models.Model):
+    """Every change of a decision: made, revised (another theme or note) or undone. Kept when
+    the decision itself is undone (deleted), so a row's whole story stays readable."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", "Decided"
+        REVISED = "revised", "Revised"
+        UNDONE = "undone", "Undone"
+
+    cluster_sample = models.ForeignKey(ClusterSample, on_delete=models.CASCADE,
+                                       related_name="adjudication_history")
+    sampled_post = models.ForeignKey(SampledPost, null=True, blank=True, on_delete=models.CASCADE,
+                                     related_name="adjudication_history")
+    pass_name = models.CharField("pass", max_length=8, choices=Pass.choices)
+    action = models.CharField(max_length=8, choices=Action.choices)
+    # The theme as text too: the history stays readable whatever later happens to the theme.
+    theme = models.ForeignKey(Theme, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    theme_name = models.CharField(max_length=200, help_text="decided (or undone) theme")
+    note = models.TextField(blank=True)
+    options_shown = models.JSONField(default=list, blank=True)
+    acted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                 related_name="+")
+    acted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["acted_at", "id"]
+        indexes = [models.Index(fields=["cluster_sample", "pass_name"],
+                                name="adj_history_sample_pass")]
 
 
 # Intrusion tests live in their own module; imported here so Django registers them.

@@ -1,14 +1,18 @@
 """API payloads. Coder-facing ones carry public ids only — no method, K, solution or label."""
 from rest_framework import serializers
 
+from projects.api_input import MAX_INT
+
 from .models import ValidationRound
 
 
 class CodeWriteSerializer(serializers.Serializer):
     """A label: an existing theme (``theme_id``) or a name (found or added to the codebook)."""
-    theme_id = serializers.IntegerField(required=False, allow_null=True)
+    theme_id = serializers.CharField(required=False, allow_null=True, allow_blank=True,
+                                     max_length=16, help_text="a theme's public id (T…)")
     theme_name = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    base_version = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    base_version = serializers.IntegerField(required=False, allow_null=True, min_value=0,
+                                            max_value=MAX_INT)
     lead_time_s = serializers.FloatField(
         required=False, allow_null=True, min_value=0,
         help_text="seconds from the item being selected to this label (browser clock)")
@@ -20,7 +24,7 @@ class CodeWriteSerializer(serializers.Serializer):
 
 
 class ThemeSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = serializers.CharField(help_text="theme public id (T…)")
     name = serializers.CharField()
 
 
@@ -50,7 +54,7 @@ class RoundCreateSerializer(serializers.Serializer):
     coders = serializers.ListField(child=serializers.CharField(), required=False, default=list,
                                    help_text="usernames")
     independent_coding = serializers.BooleanField(
-        default=True, help_text="each coder sees only their own themes until adjudication opens")
+        default=True, help_text="each coder is offered only their own themes, all round long")
 
 
 class RoundSerializer(serializers.ModelSerializer):

@@ -4,8 +4,8 @@ Coder URLs carry only public ids: /code/c/<cluster public id>/<pass>/.
 """
 from django.urls import include, path
 
-from . import (api, codebook_views, image_views, intrusion_api, intrusion_views, keymap_views,
-               views)
+from . import (adjudication_views, api, codebook_views, image_views, intrusion_api,
+               intrusion_views, keymap_views, views)
 
 page_patterns = [
     path("", views.my_work, name="my-work"),
@@ -24,9 +24,12 @@ page_patterns = [
     path("projects/<int:pk>/codebook/", codebook_views.codebook_page, name="codebook"),
     path("projects/<int:pk>/codebook/rename/", codebook_views.theme_rename, name="theme-rename"),
     path("projects/<int:pk>/codebook/delete/", codebook_views.theme_delete, name="theme-delete"),
+    path("projects/<int:pk>/codebook/unmerge/", codebook_views.theme_unmerge,
+         name="theme-unmerge"),
     path("rounds/<int:pk>/manage/", views.round_manage, name="round-manage"),
-    path("rounds/<int:pk>/adjudicate/", views.adjudicate, name="adjudicate"),
-    path("rounds/<int:pk>/adjudicate/next/", views.adjudicate_next, name="adjudicate-next"),
+    path("rounds/<int:pk>/adjudicate/", adjudication_views.adjudicate, name="adjudicate"),
+    path("rounds/<int:pk>/adjudicate/next/", adjudication_views.adjudicate_next,
+         name="adjudicate-next"),
 ]
 
 api_patterns = [

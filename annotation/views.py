@@ -9,19 +9,17 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import urlencode
 
-from .forms import ClusterNameForm, DecisionForm, ReassignForm, RoundForm
-from .models import Theme
+from projects.api_input import page_ids
+
+from .forms import ReassignForm, RoundForm
 from .passes import PASS_ORDER, PASS_VALUES, SHOWS_IMAGE, SHOWS_TEXT, Pass
 from .services import access, intrusion_access
 from .services.assignment import (AssignmentError, assign_round, coder_progress,
-                                  eligible_coders, reassign, sample_progress)
+                                  eligible_coders, reassign, sample_progress, without_sizes)
 from .services.coder_state import coded_state, theme_json
-from .services.adjudication import (PAGE_SIZE, adjudication_page, disagreeing_page,
-                                   next_open_sample, page_number_of, page_size)
-from .services.codebook import CodebookError, recent_themes, record_decision
-from .services.coding import CodingError, get_or_create_theme
+from .services.coding import later_pass_begun
+from .services.theme_visibility import recent_themes
 from .services.intrusion import IntrusionError, create_round_with_tasks
 from .services.sampling import SamplingError
 from .services.suggestions import earlier_pass_themes
@@ -39,11 +37,10 @@ def my_work(request):
     rows = []
     for validation_round, samples in rounds.items():
         progress = sample_progress(samples, request.user)
-        done = sum(p["done"] for p in progress.values())
-        total = sum(p["total"] for p in progress.values())
-        rows.append({"round": validation_round, "clusters": len(samples),
-                     "complete": sum(p["complete"] for p in progress.values()),
-                     "percent": round(100 * done / total) if total else 0})
+        complete = sum(p["complete"] for p in progress.values())
+        # by clusters, not labels: a share of labels would tell the samples' sizes
+        rows.append({"round": validation_round, "clusters": len(samples), "complete": complete,
+                     "percent": round(100 * complete / len(samples)) if samples else 0})
     return render(request, "annotation/my_work.html", {
         "rows": rows, "intrusion_rows": intrusion_access.my_intrusion_rounds(request.user)})
 
@@ -57,15 +54,14 @@ def _coder_samples(user, validation_round):
 def coder_round(request, pk):
     validation_round = access.coder_round_or_404(request.user, pk)
     samples = _coder_samples(request.user, validation_round)
-    progress = sample_progress(samples, request.user)
+    progress = {pk: without_sizes(p) for pk, p in sample_progress(samples, request.user).items()}
     rows = [{"sample": s, "progress": progress[s.pk], "number": i}
             for i, s in enumerate(samples, start=1)]
-    done = sum(p["done"] for p in progress.values())
-    total = sum(p["total"] for p in progress.values())
+    complete = sum(p["complete"] for p in progress.values())
     next_sample = next((r["sample"] for r in rows if not r["progress"]["complete"]), None)
     return render(request, "annotation/coder_round.html", {
         "round": validation_round, "project": validation_round.project, "rows": rows,
-        "done": done, "total": total, "percent": round(100 * done / total) if total else 0,
+        "done": sum(p["done"] for p in progress.values()), "complete": complete,
         "next_sample": next_sample})
 
 
@@ -96,6 +92,7 @@ def code_pass(request, public_id, pass_name):
             messages.info(request, f"Finish the {Pass(earlier).label.lower()} pass first.")
             return redirect("annotation:code-pass", public_id=public_id, pass_name=earlier)
     validation_round = sample.round
+    locked_by = later_pass_begun(sample, request.user, pass_name)   # pass isolation
     posts = list(sample.posts.all())
     state = coded_state(sample, request.user, [pass_name], posts)[pass_name]
     recent = recent_themes(validation_round.project, request.user, pass_name)
@@ -126,7 +123,7 @@ def code_pass(request, public_id, pass_name):
         "next_url": next_url,
         "other_passes": {p: progress["passes"][p]["done"] for p in PASS_VALUES if p != pass_name},
         "items_per_pass": len(posts) + 1,
-        "read_only": not validation_round.is_open,
+        "read_only": not validation_round.is_open or locked_by is not None,
     }
     tabs = [{"value": p, "label": Pass(p).label, "current": p == pass_name,
              "complete": progress["passes"][p]["complete"],
@@ -137,6 +134,7 @@ def code_pass(request, public_id, pass_name):
         "pass_label": Pass(pass_name).label, "show_text": pass_name in SHOWS_TEXT,
         "show_image": pass_name in SHOWS_IMAGE, "dataset": validation_round.dataset,
         "data": data, "tabs": tabs, "number": position + 1, "n_samples": len(samples),
+        "locked_by": Pass(locked_by).label.lower() if locked_by else None,
         "next_label": next_label})
 
 
@@ -175,7 +173,9 @@ def round_new(request, pk):
             return redirect("annotation:round-manage", pk=validation_round.pk)
         except (SamplingError, AssignmentError, IntrusionError) as exc:
             form.add_error(None, str(exc))
-    return render(request, "annotation/round_form.html", {"project": project, "form": form})
+    sizes = {str(s.pk): s.n_clusters for s in form.fields["solutions"].queryset}
+    return render(request, "annotation/round_form.html", {"project": project, "form": form,
+                                                          "solution_sizes": sizes})
 
 
 @login_required
@@ -186,7 +186,11 @@ def round_manage(request, pk):
     if request.method == "POST":
         action = request.POST.get("action")
         if action == "assign":
-            chosen = coders.filter(pk__in=request.POST.getlist("coders"))
+            ids = page_ids(request.POST.getlist("coders"))
+            if ids is None:
+                messages.error(request, "coders: choose coders from the list.")
+                return redirect("annotation:round-manage", pk=pk)
+            chosen = coders.filter(pk__in=ids)
             try:
                 n = len(assign_round(validation_round, list(chosen)))
                 messages.success(request, f"{n} assignments added.")
@@ -196,9 +200,8 @@ def round_manage(request, pk):
         if action == "open_adjudication":
             validation_round.adjudication_open = True
             validation_round.save(update_fields=["adjudication_open"])
-            messages.success(request, "Adjudication is open: coders now see every coder's themes. "
-                                      "Reconcile (merge) the themes in the codebook; α is "
-                                      "computed from here on.")
+            messages.success(request, "Adjudication is open. Coders see no change: each is "
+                                      "still offered only their own themes.")
             return redirect("annotation:round-manage", pk=pk)
         if action in ("close", "open"):
             validation_round.status = "closed" if action == "close" else "open"
@@ -222,109 +225,3 @@ def round_manage(request, pk):
         "round": validation_round, "project": validation_round.project, "samples": samples,
         "progress": coder_progress(validation_round), "form": form, "coders": coders,
         "report": validation_round.plan_report})
-
-
-@login_required
-def adjudicate(request, pk):
-    validation_round = access.managed_round_or_404(request.user, pk)
-    if request.method == "POST":
-        if "name" in request.POST:
-            form = ClusterNameForm(request.POST)
-            if form.is_valid():
-                validation_round.samples.filter(public_id=form.cleaned_data["cluster"]).update(
-                    name=form.cleaned_data["name"])
-                messages.success(request, "Cluster name saved.")
-        else:
-            form = DecisionForm(request.POST)
-            if form.is_valid():
-                data = form.cleaned_data
-                sample = validation_round.samples.filter(public_id=data["cluster"]).first()
-                post = sample.posts.filter(public_id=data["post"]).first() if (
-                    sample and data["post"]) else None
-                try:
-                    if sample is None or (data["post"] and post is None):
-                        raise CodebookError("no such cluster or post in this round")
-                    theme = get_or_create_theme(validation_round.project, data["pass_name"],
-                                                data["theme_name"], request.user)
-                    record_decision(sample, data["pass_name"], theme, request.user, data["note"],
-                                    sampled_post=post)
-                    messages.success(request, "Decision recorded.")
-                except (CodebookError, CodingError) as exc:
-                    messages.error(request, str(exc))
-            else:
-                messages.error(request, "Give a theme for the decision.")
-        # Back to the same page and filter; adjudicate.js goes on at the next row.
-        return redirect(request.get_full_path())
-    only_disagreements = request.GET.get("only") == "disagreements"
-    per_page = page_size(request.GET.get("per_page"))
-    base = _adjudication_query(only_disagreements, per_page)
-    if only_disagreements:   # pages found by scanning on from a cluster (no page numbers)
-        backwards = "before" in request.GET
-        start = _int(request.GET.get("before" if backwards else "from"), 0)
-        shown = disagreeing_page(validation_round, start, not backwards, per_page)
-        samples = shown["samples"]
-        first, last = (samples[0].order, samples[-1].order) if samples else (start, start - 1)
-        pager = {"summary": (f"Clusters with disagreements: #{first + 1}–#{last + 1} of the "
-                             f"round's clusters" if samples else
-                             "No cluster with disagreements here."),
-                 "previous": (f"{base}&before={first}"
-                              if (shown["more"] if backwards else first > 0) else None),
-                 "next": (f"{base}&from={last + 1}" if (backwards or shown["more"]) else None)}
-        here = f"{base}&{'before' if backwards else 'from'}={start}"
-    else:
-        shown = adjudication_page(validation_round, request.GET.get("page"), per_page)
-        page, samples = shown["page"], shown["samples"]
-        with_base = f"{base}&" if base else ""
-        pager = {"summary": f"Clusters {page.start_index()}–{page.end_index()} of "
-                            f"{page.paginator.count} · page {page.number} of "
-                            f"{page.paginator.num_pages}",
-                 "previous": (f"{with_base}page={page.previous_page_number()}"
-                              if page.has_previous() else None),
-                 "next": f"{with_base}page={page.next_page_number()}" if page.has_next() else None}
-        here = f"{with_base}page={page.number}"
-    pager["filter"] = _adjudication_query(not only_disagreements, per_page)
-    pager["next_open"] = urlencode({"after": samples[-1].order if samples else -1,
-                                    "only": "disagreements" if only_disagreements else "",
-                                    "per_page": per_page, "back": here})
-    naming = [{"sample": s, "themes": shown["common_themes"][s.pk]} for s in samples]
-    return render(request, "annotation/adjudicate.html", {
-        "round": validation_round, "project": validation_round.project, "items": shown["items"],
-        "naming": naming, "dataset": validation_round.dataset, "pager": pager,
-        "only_disagreements": only_disagreements,
-        "codebook_names": {p: list(Theme.objects.active().filter(
-            project=validation_round.project, modality=p).order_by("name")
-            .values_list("name", flat=True)) for p in PASS_VALUES}})
-
-
-def _int(value, default: int) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
-
-
-def _adjudication_query(only_disagreements: bool, per_page: int) -> str:
-    """The query string naming an adjudication page's filter and size (defaults left out)."""
-    params = {"only": "disagreements"} if only_disagreements else {}
-    if per_page != PAGE_SIZE:
-        params["per_page"] = per_page
-    return urlencode(params)
-
-
-@login_required
-def adjudicate_next(request, pk):
-    """``n`` with nothing left on a page: the page holding the next row still to decide (back
-    to the page it came from when every disagreement has a decision)."""
-    validation_round = access.managed_round_or_404(request.user, pk)
-    only_disagreements = request.GET.get("only") == "disagreements"
-    per_page = page_size(request.GET.get("per_page"))
-    order = next_open_sample(validation_round, _int(request.GET.get("after"), -1))
-    url = reverse("annotation:adjudicate", args=[pk])
-    if order is None:
-        messages.info(request, "Every disagreement has a decision.")
-        return redirect(f"{url}?{request.GET.get('back', '')}")
-    base = _adjudication_query(only_disagreements, per_page)
-    if only_disagreements:
-        return redirect(f"{url}?{base}&from={order}")
-    page = page_number_of(validation_round, order, per_page)
-    return redirect(f"{url}?{base}&page={page}" if base else f"{url}?page={page}")

@@ -34,7 +34,9 @@ def main():
     from clustering_engine.figures import FORMATS, save_figure
     from scoring.services.exports.builder import build_bundle
     from scoring.services.exports.reader import read_export_inputs
-    from scoring.services.exports.writer import ZIP_LEVEL, write_table, zip_folder
+    from scoring.services.exports.dictionary import dictionary_files
+    from scoring.services.exports.stata import write_stata
+    from scoring.services.exports.writer import STATA_TABLES, ZIP_LEVEL, write_table, zip_folder
 
     project = largest_project()
     rows, folder = [], workdir / "export"
@@ -54,8 +56,14 @@ def main():
                 part(f"write {stem} ({len(frame):,} rows)", lambda: write_table(frame, folder / stem))
             else:
                 write_table(frame, folder / stem)
+            if stem in STATA_TABLES:
+                part(f"write {stem}.dta", lambda: write_stata(frame, folder / f"{stem}.dta", stem))
         part("figures", lambda: [save_figure(f, folder / s, FORMATS)
                                  for s, f in bundle.figures.items()])
+        part("data dictionary", lambda: [
+            (folder / name).write_text(text, encoding="utf-8") for name, text in dictionary_files(
+                bundle.tables, [p.relative_to(folder).as_posix() for p in folder.rglob("*")
+                                if p.is_file()]).items()])
         zipped = part(f"zip (level {ZIP_LEVEL})", lambda: zip_folder(folder, workdir / "export.zip"))
         zip_row = rows[-1]
     rows.append({"part": "total", "seconds": total["seconds"],

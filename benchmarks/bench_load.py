@@ -43,7 +43,7 @@ THEMES_PER_PASS = 6
 
 def make_round(n_coders: int, workdir: Path):
     """Project, finished run, round (full overlap) and coders with tokens; returns
-    (round, [(coder, token key)], {pass: [theme ids]})."""
+    (round, [(coder, token key)], {pass: [theme public ids]})."""
     import pandas as pd
     from django.contrib.auth import get_user_model
     from rest_framework.authtoken.models import Token
@@ -86,7 +86,8 @@ def make_round(n_coders: int, workdir: Path):
                                     overlap=ValidationRound.Overlap.FULL,
                                     coders=[c for c, _ in coders])
     # Coders code independently (each sees only their own themes), so each gets a codebook.
-    themes = {coder.pk: [get_or_create_theme(project, FIRST_PASS, f"{coder.username} theme {j}", coder).pk
+    themes = {coder.pk: [get_or_create_theme(project, FIRST_PASS, f"{coder.username} theme {j}",
+                                             coder).public_id
                          for j in range(THEMES_PER_PASS)] for coder, _ in coders}
     return validation_round, coders, themes
 
@@ -199,8 +200,9 @@ def check_consistency(validation_round, coders, results: list[CoderResult]) -> d
     codes = PostCode.objects.filter(cluster_sample__round=validation_round)
     expected = {(coder.pk, post, p): theme for (coder, _), r in zip(coders, results)
                 for (post, p), theme in r.sent.items()}
-    stored = {(c["coder_id"], c["sampled_post__public_id"], c["pass_name"]): c["theme_id"]
-              for c in codes.values("coder_id", "sampled_post__public_id", "pass_name", "theme_id")}
+    stored = {(c["coder_id"], c["sampled_post__public_id"], c["pass_name"]): c["theme__public_id"]
+              for c in codes.values("coder_id", "sampled_post__public_id", "pass_name",
+                                    "theme__public_id")}
     duplicates = (codes.values("sampled_post", "coder", "pass_name").annotate(n=Count("id"))
                   .filter(n__gt=1).count())
     history = CodeHistory.objects.filter(post_code__in=codes)

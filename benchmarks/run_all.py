@@ -7,7 +7,8 @@ HERE = Path(__file__).resolve().parent
 SCRIPTS = ["bench_metrics.py", "bench_data.py", "bench_embedding.py", "bench_pipeline.py",
            "bench_pages.py", "bench_platform_scale.py", "bench_platform_100coders.py",
            "bench_load.py", "bench_reduction_quality.py", "bench_hdbscan_levers.py",
-           "bench_output_size.py", "bench_grid.py"]
+           "bench_output_size.py", "bench_grid.py",
+           "bench_coverage.py", "bench_simulate_study.py"]
 
 if __name__ == "__main__":
     failed = []

@@ -13,10 +13,12 @@ from django.views.decorators.http import require_POST
 from .api_input import page_id
 from .forms import DatasetUploadForm, MemberForm, ProjectForm, RunForm, ServerFolderForm
 from .models import Role, Solution
-from .services import access, run_queries
+from .services import access, run_queries, run_tables
 from .services.datasets import DatasetImportError, import_server_folder, import_uploaded_dataset
 from .services.images import ImageNotFound, image_path, thumbnail
-from .services.run_config import RunConfigError
+from .services.paths import shown_for_run
+from .services.run_config import RunConfigError, without_seed
+from .services.run_timing import run_timing
 from .services.runs import RunStateError, request_cancel, resume_run, start_run
 
 CLUSTERS_PER_PAGE = 24
@@ -156,9 +158,14 @@ def _run(request, pk):
 @login_required
 def run_detail(request, pk):
     run = _run(request, pk)
+    # shown, not saved: what the engine wrote may name server folders
+    run.log, run.error_message, run.config = shown_for_run(
+        run, [run.log, run.error_message, run.config])
+    can_manage = access.can_manage(request.user, run.project)
+    if not can_manage:
+        run.config = without_seed(run.config)   # not saved: the seed is for PIs only
     return render(request, "projects/run_detail.html", {
-        "run": run, "project": run.project,
-        "can_manage": access.can_manage(request.user, run.project)})
+        "run": run, "project": run.project, "can_manage": can_manage})
 
 
 @login_required
@@ -166,8 +173,10 @@ def run_status(request, pk):
     run = _run(request, pk)
     return JsonResponse({"status": run.status, "status_display": run.get_status_display(),
                          "stage": run.stage, "progress": run.progress,
-                         "error_message": run.error_message, "finished": run.is_finished,
-                         "log_tail": run.log[-4000:]})
+                         "error_message": shown_for_run(run, run.error_message),
+                         "finished": run.is_finished,
+                         "log_tail": shown_for_run(run, run.log[-4000:]),
+                         "timing": run_timing(run)})
 
 
 @login_required
@@ -203,19 +212,18 @@ def run_dashboard(request, pk):
         return redirect("projects:run-detail", pk=run.pk)
     chosen = run_queries.chosen_solution_ids(run)
     solutions = list(run.solutions.all())
-    for solution in solutions:
-        solution.is_chosen = solution.solution_id in chosen
+    combined = [s for s in solutions if s.kind == Solution.Kind.COMBINED]
     figures = run_queries.figures(run)
     previews = run_queries.gallery_previews(run, solutions)
     for figure in figures:
         figure["gallery"] = previews.get(figure["name"])
+    ami = run_queries.ami_card(run)
     return render(request, "projects/run_dashboard.html", {
-        "run": run, "project": run.project, "ami": run_queries.ami_card(run),
+        "run": run, "project": run.project, "ami": ami, "ami_table": run_tables.ami_table(ami),
         "figures": figures, "k_selection": run_queries.k_selection_rows(run),
-        "k_table": run_queries.k_table(run),
-        "space_matrix": run_queries.space_matrix(
-            run, [s for s in solutions if s.kind == Solution.Kind.COMBINED]),
-        "solutions": [s for s in solutions if s.kind == Solution.Kind.COMBINED],
+        "k_table": run_tables.k_selection_table(run),
+        "space_matrix": run_tables.space_matrix_table(run, combined),
+        "solutions": run_tables.solutions_table(run, combined, chosen),
         "modality_solutions": [s for s in solutions if s.kind == Solution.Kind.MODALITY]})
 
 
@@ -277,12 +285,7 @@ def solution_compare(request, pk):
     solutions = run.solutions.all()
     a = solutions.filter(pk=page_id(request.GET.get("a"))).first()
     b = solutions.filter(pk=page_id(request.GET.get("b"))).first()
-    table = run_queries.cross_tabulation(a, b) if a and b and a != b else None
-    rows = []
-    if table:
-        rows = [{"label": label, "total": total,
-                 "cells": list(zip(table["counts"][i], table["shares"][i]))}
-                for i, (label, total) in enumerate(zip(table["rows"], table["row_totals"]))]
+    crosstab = run_queries.cross_tabulation(a, b) if a and b and a != b else None
     return render(request, "projects/compare.html", {
         "run": run, "project": run.project, "solutions": solutions, "a": a, "b": b,
-        "table": table, "rows": rows})
+        "table": run_tables.crosstab_table(a, b, crosstab) if crosstab else None})

@@ -13,8 +13,15 @@ from .services import access
 from .services.choices import ChoiceError, set_choice
 from .services import intrusion as intrusion_service
 from .services.comparison import comparison, records
-from .services.exports import start_export
+from .services.exports import ExportRefused, start_export
 from .services.snapshots import CLUSTERS_JSON, stored_scores
+from .services.round_planning import Design, plan
+from .services.table_columns import INTRUSION_LABELS
+
+# query parameter -> (smallest, largest, default) of the round planner
+PLAN_LIMITS = {"clusters_per_solution": (1, 10000, 25), "posts_per_cluster": (1, 1000, 10),
+               "coders": (1, 1000, 3), "calibration_clusters": (0, 10000, 10),
+               "solutions": (1, 500, 3)}
 
 
 def _filters(request) -> dict:
@@ -72,7 +79,10 @@ def solution_choice(request, pk, solution_pk):
 def exports(request, pk):
     project = access.managed_project_or_404(request.user, pk)
     if request.method == "POST":
-        job = start_export(project, request.user)
+        try:
+            job = start_export(project, request.user)
+        except ExportRefused as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         return Response(s.ExportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
     return Response({"results": s.ExportJobSerializer(project.export_jobs.all()[:50],
                                                       many=True).data})
@@ -92,7 +102,34 @@ def export_detail(request, job_pk):
 def intrusion_scores(request, pk):
     project = access.readable_project_or_404(request.user, pk)
     tables = intrusion_service.intrusion_scores(project)
-    return Response({"per_solution": records(tables["solution_scores"]),
+    return Response({"columns": INTRUSION_LABELS,   # the per-solution table's, as on the page
+                     "per_solution": records(tables["solution_scores"]),
                      "per_kind": records(tables["kind_scores"]),
                      "per_cluster": records(tables["cluster_scores"]),
                      "per_coder": records(tables["coder_scores"])})
+
+
+@extend_schema(summary="Plan a round: expected interval half-width, detectable difference at "
+                       "80% power and α precision for a design (docs/statistics.md)",
+               parameters=[OpenApiParameter(n, int) for n in PLAN_LIMITS]
+               + [OpenApiParameter("overlap", str)],
+               responses=OpenApiTypes.OBJECT)
+@api_view(["GET"])
+def round_plan(request):
+    values = {}
+    for name, (low, high, default) in PLAN_LIMITS.items():
+        raw = request.query_params.get(name, "")
+        try:
+            value = int(raw) if raw != "" else default
+        except ValueError:
+            raise ValidationError({name: f"an integer from {low} to {high}"})
+        if not low <= value <= high:
+            raise ValidationError({name: f"an integer from {low} to {high}"})
+        values[name] = value
+    design = Design(clusters_per_solution=values["clusters_per_solution"],
+                    posts_per_cluster=values["posts_per_cluster"], coders=values["coders"],
+                    calibration_clusters=values["calibration_clusters"],
+                    solutions=values["solutions"],
+                    overlap_full=request.query_params.get("overlap") == "full")
+    return Response({k: (round(v, 4) if isinstance(v, float) else v)
+                     for k, v in plan(design).items()})

@@ -1,10 +1,13 @@
 """Scoring pages: the comparison dashboard, its plot, choices, exports. Thin: the work is in
 services; access in services.access (coders get 404)."""
+import hashlib
 import io
+import json
 from pathlib import Path
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.http import FileResponse, Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -12,20 +15,20 @@ from django.views.decorators.http import require_POST
 
 from projects.models import Solution
 from projects.services import access as project_access
+from projects.tables import Table
 
 from .services import access
 from .services.choices import ChoiceError, set_choice
-from .services.comparison import METRIC_COLUMNS, PASSES, TRUTH_COLUMNS, comparison
-from .services.exports import start_export
+from .services.comparison import comparison
+from .services.exports import ExportRefused, start_export
 from .services.figures import plot_cluster_consistency, plot_mean_consistency
 from .services.snapshots import COMPARISON_TABLES, stored_scores
+from .services.solution_comparisons import MIN_CODERS_RESAMPLED
+from .services.table_columns import PAIRS, RANKING, comparison_columns, intrusion_columns
 
 PLOT_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
-# Table header: sort key -> label, in column order.
-SORT_LINKS = [("solution_id", "Solution"), ("method", "Method"), ("algorithm", "Algorithm"),
-              ("k", "K"), *METRIC_COLUMNS.items(), *TRUTH_COLUMNS.items(),
-              *((f"consistency_{p}", f"Consistency {p}") for p in PASSES),
-              *((f"alpha_{p}", f"α {p}") for p in PASSES)]
+SCREEN_DPI, PRINT_DPI = 100, 150
+PLOT_CACHE_SECONDS = 24 * 3600
 
 
 def _filters(request) -> dict:
@@ -37,10 +40,32 @@ def comparison_page(request, pk):
     project = access.readable_project_or_404(request.user, pk)
     filters = _filters(request)
     stored = stored_scores(project)
+    table = comparison(project, scores=stored.scores, **filters)
+    intrusion = table["intrusion"]
     return render(request, "scoring/comparison.html", {
-        "project": project, "table": comparison(project, scores=stored.scores, **filters),
-        "score_state": stored, "filters": filters,
-        "sort_links": SORT_LINKS, "can_manage": project_access.can_manage(request.user, project)})
+        "project": project, "table": table, "score_state": stored, "filters": filters,
+        "comparison_table": Table(
+            "comparison", comparison_columns(table["rows"]), table["rows"],
+            css_for=lambda row: "chosen" if row["chosen"] else "",
+            attrs_for=lambda row: {"solution": row["solution_id"]}, sort=filters["sort"],
+            query={"method": filters["method"], "algorithm": filters["algorithm"]},
+            foldable=True),
+        "intrusion_table": Table(
+            "intrusion-table", intrusion_columns(intrusion["has_truth"]), intrusion["rows"],
+            attrs_for=lambda row: {"solution": row["solution_id"], "kind": row["kind"]}),
+        "ranking_table": Table("solution-ranking", RANKING, table["solution_ranking"]["rows"]),
+        "pairs_table": Table("solution-pairs", PAIRS, table["solution_comparisons"]["rows"],
+                             css_for=lambda row: "chosen" if row["distinguishable"] else ""),
+        "fixed_coders": MIN_CODERS_RESAMPLED,
+        "can_manage": project_access.can_manage(request.user, project)})
+
+
+def _plot(fmt: str, clusters: bool, rows: list[dict], scores, dpi: int) -> bytes:
+    figure = (plot_cluster_consistency(scores.cluster_means, rows) if clusters   # figure E.1
+              else plot_mean_consistency(rows))                                  # figure 9
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format=fmt, dpi=dpi, bbox_inches="tight")
+    return buffer.getvalue()
 
 
 @login_required
@@ -48,18 +73,25 @@ def comparison_plot(request, pk, fmt):
     project = access.readable_project_or_404(request.user, pk)
     if fmt not in PLOT_TYPES:
         raise Http404("no such format")
-    scores = stored_scores(project, (*COMPARISON_TABLES, "cluster_means")).scores
-    rows = comparison(project, scores=scores, **_filters(request))["rows"]
-    if request.GET.get("figure") == "clusters":      # figure E.1: one bar per cluster
-        figure = plot_cluster_consistency(scores.cluster_means, rows)
-        name = "cluster-consistency"
-    else:                                             # figure 9: means with 95% intervals
-        figure = plot_mean_consistency(rows)
-        name = "consistency"
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format=fmt, dpi=150, bbox_inches="tight")
-    response = HttpResponse(buffer.getvalue(), content_type=PLOT_TYPES[fmt])
-    if "download" in request.GET:
+    clusters = request.GET.get("figure") == "clusters"
+    stored = stored_scores(project, (*COMPARISON_TABLES, "cluster_means") if clusters
+                           else COMPARISON_TABLES)
+    rows = comparison(project, scores=stored.scores, **_filters(request))["rows"]
+    download = "download" in request.GET
+    # Drawing takes seconds at the demo's size and depends only on the scores snapshot and the
+    # rows shown: kept per snapshot, so reloading the page does not draw it again. The page's
+    # own image is drawn at screen resolution; downloads at print resolution.
+    dpi = PRINT_DPI if download else SCREEN_DPI
+    key = "comparison-plot:" + hashlib.sha256(json.dumps(
+        [project.pk, fmt, clusters, dpi, stored.version, str(stored.computed_at), rows],
+        sort_keys=True, default=str).encode()).hexdigest()
+    body = cache.get(key)
+    if body is None:
+        body = _plot(fmt, clusters, rows, stored.scores, dpi)
+        cache.set(key, body, PLOT_CACHE_SECONDS)
+    response = HttpResponse(body, content_type=PLOT_TYPES[fmt])
+    if download:
+        name = "cluster-consistency" if clusters else "consistency"
         response["Content-Disposition"] = f'attachment; filename="project{project.pk}-{name}.{fmt}"'
     response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
     return response
@@ -88,7 +120,11 @@ def choose_solution(request, pk):
 def exports_page(request, pk):
     project = access.managed_project_or_404(request.user, pk)
     if request.method == "POST":
-        job = start_export(project, request.user)
+        try:
+            job = start_export(project, request.user)
+        except ExportRefused as exc:
+            messages.error(request, f"No new export: {exc}.")
+            return redirect("scoring:exports", pk=project.pk)
         job.refresh_from_db()       # without a broker or thread it is already built: say so
         if job.is_ready:
             messages.success(request, f"Export {job.pk} is ready: download it below.")

@@ -1,6 +1,7 @@
 """Adjudication, page by page: which cluster samples disagree (one SQL aggregate, whole round or
-a few samples), the disagreements of one page's samples from compact value rows, and the common
-themes per sample for naming them.
+a few samples), the disagreements of one page's samples from compact value rows, the common
+themes per sample for naming them; and the decisions themselves (made, revised, undone), each
+kept in ``AdjudicationHistory`` with who, when, the note and the options the row showed.
 
 A page costs the same few queries whatever the size of the round: nothing here loads codes as
 objects or queries per sample (a round of 2,500 samples coded by 10 coders holds ~750,000 codes).
@@ -12,13 +13,14 @@ from itertools import islice
 
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, Max, Min
 from django.db.models.functions import Coalesce
 
-from ..models import (Adjudication, ClusterCode, ClusterSample, PostCode, SampledPost, Theme,
-                      ValidationRound)
+from ..models import (Adjudication, AdjudicationHistory, ClusterCode, ClusterSample, PostCode,
+                      SampledPost, Theme, ValidationRound)
 from ..passes import PASS_INDEX, PASS_VALUES
+from .codebook import effective_theme_map
 
 # At 10 coders a cluster, 5 cluster blocks are ~165 rows and ~1,650 theme cells to read: about
 # a screenful of work, and a page that renders in well under 300 ms (benchmarks/bench_adjudication).
@@ -34,6 +36,7 @@ WITH post_groups AS (
          pc.sampled_post_id AS post_id, MIN({effective}) AS lo, MAX({effective}) AS hi,
          MAX(CASE WHEN cc.id IS NULL THEN 1 ELSE 0 END) AS coder_without_common
   FROM {postcode} pc JOIN {theme} t ON t.id = pc.theme_id
+  LEFT JOIN {theme} m ON m.id = t.merged_into_id
   LEFT JOIN {clustercode} cc ON cc.cluster_sample_id = pc.cluster_sample_id
        AND cc.coder_id = pc.coder_id AND cc.pass_name = pc.pass_name
   WHERE pc.cluster_sample_id IN ({samples})
@@ -51,6 +54,7 @@ common_keys AS (
          MIN({effective}) AS lo, MAX({effective}) AS hi,
          MAX(CASE WHEN a.id IS NULL THEN 0 ELSE 1 END) AS decided
   FROM {clustercode} cc JOIN {theme} t ON t.id = cc.theme_id
+  LEFT JOIN {theme} m ON m.id = t.merged_into_id
   LEFT JOIN {adjudication} a ON a.cluster_sample_id = cc.cluster_sample_id
        AND a.pass_name = cc.pass_name AND a.sampled_post_id IS NULL
   WHERE cc.cluster_sample_id IN ({samples})
@@ -80,7 +84,9 @@ def disagreement_counts(validation_round: ValidationRound, samples=None) -> list
     samples = validation_round.samples.all() if samples is None else samples
     samples_sql, samples_params = samples.order_by().values("pk").query.sql_with_params()
     sql = _COUNTS_SQL.format(
-        effective="COALESCE(t.merged_into_id, t.id)", samples=samples_sql,
+        # the scoring category (codebook.effective_theme_map): within one pass, the merged
+        # theme's lower-cased name — two coders' own "Shark" themes agree
+        effective="LOWER(COALESCE(m.name, t.name))", samples=samples_sql,
         order=connection.ops.quote_name("order"), postcode=PostCode._meta.db_table,
         clustercode=ClusterCode._meta.db_table, theme=Theme._meta.db_table,
         adjudication=Adjudication._meta.db_table, clustersample=ClusterSample._meta.db_table)
@@ -101,21 +107,23 @@ def disagreements(validation_round: ValidationRound, samples=None) -> list[dict]
         samples = validation_round.samples.select_related("solution")
     samples = {s.pk: s for s in samples}
     ids = list(samples)
-    effective = Coalesce("theme__merged_into", "theme")
+    category = effective_theme_map(validation_round.project)   # theme -> the one it scores as
     common = defaultdict(dict)  # (sample, pass) -> coder -> theme id
     for sample_id, pass_name, coder_id, theme_id in (
             ClusterCode.objects.filter(cluster_sample_id__in=ids).order_by()
-            .values_list("cluster_sample_id", "pass_name", "coder_id", effective)):
-        common[(sample_id, pass_name)][coder_id] = theme_id
+            .values_list("cluster_sample_id", "pass_name", "coder_id", "theme")):
+        common[(sample_id, pass_name)][coder_id] = category[theme_id]
     posts = defaultdict(lambda: defaultdict(dict))  # (sample, pass) -> post -> coder -> theme id
     for sample_id, pass_name, post_id, coder_id, theme_id in (
             PostCode.objects.filter(cluster_sample_id__in=ids).order_by()
             .values_list("cluster_sample_id", "pass_name", "sampled_post_id", "coder_id",
-                         effective)):
-        posts[(sample_id, pass_name)][post_id][coder_id] = theme_id
+                         "theme")):
+        posts[(sample_id, pass_name)][post_id][coder_id] = category[theme_id]
     decisions = defaultdict(dict)
-    for adj in Adjudication.objects.filter(cluster_sample_id__in=ids).select_related("theme"):
+    for adj in Adjudication.objects.filter(cluster_sample_id__in=ids).select_related(
+            "theme", "decided_by"):
         decisions[(adj.cluster_sample_id, adj.pass_name)][adj.sampled_post_id] = adj
+    history = decision_history(ids)
     keys = sorted(set(common) | set(posts), key=lambda k: (samples[k[0]].order, PASS_INDEX[k[1]]))
     coder_ids = {c for key in keys for c in _coders(common, posts, key)}
     coders = {u.pk: u for u in get_user_model().objects.filter(pk__in=coder_ids)}
@@ -140,14 +148,16 @@ def disagreements(validation_round: ValidationRound, samples=None) -> list[dict]
             by = posts.get(key, {}).get(post.pk, {})
             rows.append({"post": post, "themes": [themes.get(by.get(c.pk)) for c in key_coders],
                          "differs": len(set(by.values())) > 1,
-                         "decision": decisions[key].get(post.pk)})
+                         "decision": decisions[key].get(post.pk),
+                         "history": history.get((sample_id, pass_name, post.pk), [])})
         n_post_differ = sum(r["differs"] for r in rows)
         if not common_differs and not n_post_differ:
             continue
         out.append({"sample": samples[sample_id], "pass": pass_name, "coders": key_coders,
                     "common": [themes.get(common_themes.get(c.pk)) for c in key_coders],
                     "common_differs": common_differs, "posts": rows,
-                    "n_posts_differ": n_post_differ, "decision": decisions[key].get(None)})
+                    "n_posts_differ": n_post_differ, "decision": decisions[key].get(None),
+                    "history": history.get((sample_id, pass_name, None), [])})
     return out
 
 
@@ -238,3 +248,98 @@ def next_open_sample(validation_round: ValidationRound, after_order: int) -> int
 
 def page_number_of(validation_round: ValidationRound, order: int, per_page: int) -> int:
     return validation_round.samples.filter(order__lt=order).count() // per_page + 1
+
+
+# ---------------------------------------------------------------- decisions
+
+class AdjudicationError(Exception):
+    """A decision that cannot be recorded; the message names the field at fault."""
+
+
+def row_options(cluster_sample, pass_name: str, sampled_post=None) -> list[dict]:
+    """What a row of the page offers, as text: each coder of the (sample, pass), in the page's
+    order (by username), with the theme the page shows for the row — the common theme when
+    ``sampled_post`` is None; the scoring category's name, as ``disagreements`` shows it; None
+    where the coder gave none."""
+    category = effective_theme_map(cluster_sample.round.project)
+    common = dict(ClusterCode.objects.filter(cluster_sample=cluster_sample, pass_name=pass_name)
+                  .values_list("coder__username", "theme"))
+    posts = PostCode.objects.filter(cluster_sample=cluster_sample, pass_name=pass_name)
+    coders = set(common) | set(posts.values_list("coder__username", flat=True))
+    chosen = common if sampled_post is None else dict(
+        posts.filter(sampled_post=sampled_post).values_list("coder__username", "theme"))
+    names = dict(Theme.objects.filter(pk__in={category[t] for t in chosen.values()})
+                 .values_list("pk", "name"))
+    return [{"coder": coder, "theme": names[category[chosen[coder]]] if coder in chosen else None}
+            for coder in sorted(coders)]
+
+
+def _check_row(cluster_sample, pass_name: str, sampled_post) -> ClusterSample:
+    """Lock the row's cluster sample, so decisions on one sample are recorded one at a time."""
+    if pass_name not in PASS_INDEX:
+        raise AdjudicationError(f"pass_name: no pass “{pass_name}”")
+    if sampled_post is not None and sampled_post.cluster_sample_id != cluster_sample.pk:
+        raise AdjudicationError("post: that post is not in this cluster")
+    return ClusterSample.objects.select_for_update().get(pk=cluster_sample.pk)
+
+
+def _current(cluster_sample, pass_name: str, sampled_post) -> Adjudication | None:
+    return (Adjudication.objects.select_related("theme")
+            .filter(cluster_sample=cluster_sample, pass_name=pass_name,
+                    sampled_post=sampled_post).first())
+
+
+def _log(decision: Adjudication, action: str, user) -> AdjudicationHistory:
+    return AdjudicationHistory.objects.create(
+        cluster_sample_id=decision.cluster_sample_id, sampled_post_id=decision.sampled_post_id,
+        pass_name=decision.pass_name, action=action, theme=decision.theme,
+        theme_name=decision.theme.name, note=decision.note,
+        options_shown=decision.options_shown or [], acted_by=user)
+
+
+@transaction.atomic
+def record_decision(cluster_sample, pass_name: str, theme: Theme, user, note: str = "",
+                    sampled_post=None) -> Adjudication:
+    """Decide a row (the common theme when ``sampled_post`` is None): a first decision is
+    created, a different theme or note revises it, the same one again changes nothing. Stores
+    the merged theme and the options the row offered."""
+    if theme.project_id != cluster_sample.round.project_id or theme.modality != pass_name:
+        raise AdjudicationError("theme_name: that theme belongs to another codebook")
+    _check_row(cluster_sample, pass_name, sampled_post)
+    theme, note = theme.effective, (note or "").strip()
+    decision = _current(cluster_sample, pass_name, sampled_post)
+    if decision is not None and decision.theme_id == theme.pk and decision.note == note:
+        return decision
+    action = (AdjudicationHistory.Action.CREATED if decision is None
+              else AdjudicationHistory.Action.REVISED)
+    if decision is None:
+        decision = Adjudication(cluster_sample=cluster_sample, pass_name=pass_name,
+                                sampled_post=sampled_post)
+    decision.theme, decision.note, decision.decided_by = theme, note, user
+    decision.options_shown = row_options(cluster_sample, pass_name, sampled_post)
+    decision.save()
+    _log(decision, action, user)
+    return decision
+
+
+@transaction.atomic
+def undo_decision(cluster_sample, pass_name: str, user,
+                  sampled_post=None) -> AdjudicationHistory:
+    """Take a row's decision back (the row is open again); its history keeps what was undone."""
+    _check_row(cluster_sample, pass_name, sampled_post)
+    decision = _current(cluster_sample, pass_name, sampled_post)
+    if decision is None:
+        raise AdjudicationError("post: this row has no decision to undo" if sampled_post
+                                else "cluster: this row has no decision to undo")
+    entry = _log(decision, AdjudicationHistory.Action.UNDONE, user)
+    decision.delete()
+    return entry
+
+
+def decision_history(sample_ids) -> dict[tuple, list[AdjudicationHistory]]:
+    """(sample id, pass, post id or None) -> the row's history, oldest first, in one query."""
+    out = defaultdict(list)
+    for entry in (AdjudicationHistory.objects.filter(cluster_sample_id__in=list(sample_ids))
+                  .select_related("acted_by").order_by("acted_at", "pk")):
+        out[(entry.cluster_sample_id, entry.pass_name, entry.sampled_post_id)].append(entry)
+    return out

@@ -4,18 +4,16 @@ merges two spellings in one pass usually means it in all of them.
 * ``merge_in_all_passes``: the same merge, by name, in every pass where both names exist.
 * ``merge_suggestions``: merges made in another pass that could be made in this one.
 * ``same_name_elsewhere``: for each theme, the other passes that have a theme of that name.
-* ``delete_unused``: a theme nothing refers to (no code, history, decision or merge) is deleted.
 """
 from __future__ import annotations
 
 from collections import defaultdict
 
 from django.db import transaction
-from django.db.models import ProtectedError
 from django.db.models.functions import Lower
 
 from ..models import PASS_ORDER, Theme, ThemeMerge
-from .codebook import CodebookError, merge_themes
+from .codebook import merge_themes
 
 PASS_VALUES = [p.value for p in PASS_ORDER]
 
@@ -48,8 +46,8 @@ def merge_suggestions(project, modality: str) -> list[dict]:
     here = {t.name.lower(): t for t in Theme.objects.select_related("merged_into").filter(
         project=project, modality=modality)}
     out, seen = [], set()
-    for merge in ThemeMerge.objects.filter(source__project=project).exclude(
-            source__modality=modality).select_related("source", "target"):
+    done = ThemeMerge.objects.filter(source__project=project, undone_at__isnull=True)
+    for merge in done.exclude(source__modality=modality).select_related("source", "target"):
         source, target = here.get(merge.source.name.lower()), here.get(merge.target.name.lower())
         if source is None or target is None or source.merged_into_id or \
                 source.pk == target.effective.pk or (source.pk, target.pk) in seen:
@@ -66,11 +64,3 @@ def same_name_elsewhere(project, modality: str) -> dict[str, list[str]]:
                                                                      ).values_list(Lower("name"), "modality"):
         passes[name].add(other)
     return {name: [p for p in PASS_VALUES if p in found] for name, found in passes.items()}
-
-
-def delete_unused(theme: Theme) -> None:
-    try:
-        theme.delete()
-    except ProtectedError:
-        raise CodebookError(f"“{theme.name}” is in use (codes, decisions or merges): merge it "
-                            "instead") from None

@@ -10,8 +10,9 @@ from ..passes import PASS_VALUES
 
 
 def theme_json(theme) -> dict | None:
-    """A theme as the coder sees it: a merged theme shows under its final name."""
-    return None if theme is None else {"id": theme.pk, "name": theme.effective.name}
+    """A theme as the coder sees it: its opaque id and the coder's own spelling (never the name
+    the PI merged it into: services.theme_visibility)."""
+    return None if theme is None else {"id": theme.public_id, "name": theme.name}
 
 
 def _code_json(code) -> dict:
@@ -25,10 +26,10 @@ def coded_state(sample, coder, pass_names=PASS_VALUES, posts=None) -> dict[str, 
     posts = list(sample.posts.all()) if posts is None else posts
     codes = {(c.sampled_post_id, c.pass_name): c for c in PostCode.objects.filter(
         cluster_sample=sample, coder=coder, pass_name__in=pass_names).select_related(
-        "theme__merged_into")}
+        "theme")}
     commons = {c.pass_name: c for c in ClusterCode.objects.filter(
         cluster_sample=sample, coder=coder, pass_name__in=pass_names).select_related(
-        "theme__merged_into")}
+        "theme")}
     return {p: {"common": _code_json(commons.get(p)),
                 "posts": [{"id": post.public_id, "position": post.position,
                            **_code_json(codes.get((post.pk, p)))} for post in posts]}

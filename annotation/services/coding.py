@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 
 from ..models import ClusterCode, CodeHistory, PostCode, Theme
+from .codebook import CodebookError, clean_theme_name
 from .intrusion_answers import MAX_LEAD_TIME_S
 from ..passes import PASS_VALUES, Pass
 
@@ -42,23 +43,30 @@ class SaveResult:
         return self.status != "conflict"
 
 
-def get_or_create_theme(project, modality: str, name: str, user=None) -> Theme:
-    """A codebook theme by name (case-insensitive); created when new. A merged name resolves to
-    the theme it was merged into."""
-    name = " ".join((name or "").split())
-    if not name:
-        raise CodingError("a theme needs a name")
-    if len(name) > 200:
-        raise CodingError("theme names are at most 200 characters")
-    theme = Theme.objects.filter(project=project, modality=modality, name__iexact=name).first()
+def get_or_create_theme(project, modality: str, name: str, owner=None, *,
+                        created_by=None) -> Theme:
+    """``owner``'s theme of that name (case-insensitive), created when new; ``owner`` None = a PI
+    codebook theme (codebook and adjudication pages). Never another coder's theme, so the same
+    spelling from two coders gives two themes (scores join them: codebook.effective_theme_map).
+    A new theme of a name the PI merged away joins that merge, as its namesakes did."""
+    try:
+        name = clean_theme_name(name)
+    except CodebookError as exc:
+        raise CodingError(str(exc)) from None
+    mine = Theme.objects.filter(project=project, modality=modality, name__iexact=name,
+                                owner=owner)
+    theme = mine.first()
     if theme is None:
+        merged = Theme.objects.filter(project=project, modality=modality, name__iexact=name
+                                      ).values_list("merged_into", flat=True).first()
         try:
             with transaction.atomic():
                 theme = Theme.objects.create(project=project, modality=modality, name=name,
-                                             created_by=user)
+                                             owner=owner, created_by=created_by or owner,
+                                             merged_into_id=merged)
         except IntegrityError:  # created concurrently
-            theme = Theme.objects.get(project=project, modality=modality, name__iexact=name)
-    return theme.effective
+            theme = mine.get()
+    return theme
 
 
 def _lead_time(value) -> float | None:
@@ -136,6 +144,35 @@ def check_pass_order(cluster_sample, coder, pass_name: str) -> None:
     if missing:
         raise PassOrderError(f"finish the {Pass(missing[0]).label.lower()} pass of this cluster "
                              "first")
+
+
+class PassLockedError(CodingError):
+    """A change to a pass after a later pass of the cluster has begun (the API answers 409)."""
+
+    def __init__(self, pass_name: str, begun: str):
+        self.pass_name, self.begun = pass_name, begun
+        super().__init__(f"the {Pass(pass_name).label.lower()} pass of this cluster is closed: "
+                         f"you have begun its {Pass(begun).label.lower()} pass")
+
+
+def later_pass_begun(cluster_sample, coder, pass_name: str) -> str | None:
+    """The first later pass of this cluster in which the coder saved anything, or None."""
+    later = PASS_VALUES[PASS_VALUES.index(pass_name) + 1:]
+    begun = set(PostCode.objects.filter(cluster_sample=cluster_sample, coder=coder,
+                                        pass_name__in=later).values_list("pass_name", flat=True))
+    begun |= set(ClusterCode.objects.filter(cluster_sample=cluster_sample, coder=coder,
+                                            pass_name__in=later).values_list("pass_name",
+                                                                             flat=True))
+    return next((p for p in later if p in begun), None)
+
+
+def check_pass_open(cluster_sample, coder, pass_name: str) -> None:
+    """Pass isolation: once a coder has seen a cluster's images (image pass) or both modalities
+    (joint pass), their judgement of an earlier pass can no longer be blind, so that pass is
+    closed to them: a change is refused, never recorded as if it were blind."""
+    begun = later_pass_begun(cluster_sample, coder, pass_name)
+    if begun is not None:
+        raise PassLockedError(pass_name, begun)
 
 
 def _check_theme(cluster_sample, pass_name: str, theme: Theme) -> None:

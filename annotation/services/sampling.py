@@ -288,6 +288,9 @@ def create_round(project, solutions, *, name: str, created_by=None, posts_per_cl
         raise SamplingError("choose at least one solution")
     if any(s.run.project_id != project.pk for s in solutions):
         raise SamplingError("every solution must belong to this project")
+    if any(s.kind != Solution.Kind.COMBINED for s in solutions):
+        raise SamplingError("single-modality building blocks of label-level solutions cannot "
+                            "be validated: choose method solutions")
     datasets = {s.run.dataset_id for s in solutions}
     if len(datasets) != 1:
         raise SamplingError("all solutions of a round must cluster the same data set")

@@ -24,3 +24,13 @@ def accept_cells(themes, owner_id: str, pass_name: str):
             cells[key] = _NO_THEME if theme is None else _CELL.format(name=escape(theme.name),
                                                                       form=form_id)
     return mark_safe("".join(cells[None if t is None else t.pk] for t in themes))
+
+
+@register.simple_tag
+def default_decide_button(owner_id: str, pass_name: str):
+    """The row form's default button, first of the row: Enter in the row's theme or note box
+    submits the form through its first submit button in document order, and the coders'
+    Accept buttons (cells before the form) would come first — so Enter would store coder 1's
+    theme. This hidden twin of Decide comes before them (hidden buttons still submit)."""
+    return mark_safe(f'<button type="submit" form="{escape(f"f-{owner_id}-{pass_name}")}" '
+                     f'class="default-decide" hidden tabindex="-1">Decide</button>')

@@ -131,7 +131,8 @@ def k_table(run: EngineRun) -> list[dict]:
         for i, k in enumerate(entry["ks"]):
             rows.append({"method": entry["method"], "algorithm": entry["algorithm"],
                          "space": entry["space"], "k": k, "s_dbw": entry["s_dbw"][i],
-                         "gain": entry["marginal_gain"][i], "chosen": entry.get("chosen_k") == k,
+                         "marginal_gain": entry["marginal_gain"][i],
+                         "chosen": entry.get("chosen_k") == k,
                          "k_fallback": entry.get("chosen_k") == k and bool(k_choice_flag(entry)),
                          "rose": bool(rose[i]), "reduced_to_scat": bool(scat[i])})
     return rows

@@ -15,26 +15,21 @@ import pandas as pd
 from annotation.models import ValidationRound
 from annotation.passes import PASS_VALUES as PASSES
 from projects.models import Solution
+from projects.tables import labels
 
 from ..models import SolutionChoice
+
 from . import codes as code_tables
+from . import table_columns
 from .consistency import cluster_means, cluster_scores, solution_scores
 from .intrusion import dashboard_section, intrusion_scores, score_tables
-from .reliability import reconciled_reliability_table
+from .reliability import reliability_table
+from .solution_comparisons import all_comparisons
 
-# column key -> label; S_Dbw says which space its number comes from.
-METRIC_COLUMNS = {
-    "s_dbw_own": "S_Dbw (own space)",
-    "s_dbw_common": "S_Dbw (vector-level space)",
-    "stability_ari_mean": "Stability (mean ARI across seeds)",   # range: run manifest
-    "ami_text_image": "AMI (text vs image labels)",
-    "data_loss_top25": "Data loss (top 25)",
-}
-# Agreement with the run's known groupings (truth column; never used to cluster): key -> label.
-TRUTH_COLUMNS = {"truth_ami": "AMI vs known groups", "truth_ari": "ARI vs known groups"}
-SORT_KEYS = ["solution_id", "method", "algorithm", "k", "n_clusters", *METRIC_COLUMNS,
-             *TRUTH_COLUMNS,
-             *(f"consistency_{p}" for p in PASSES), *(f"alpha_{p}" for p in PASSES)]
+# column key -> label (services.table_columns is the one home of the table's columns)
+METRIC_COLUMNS = labels(table_columns.METRICS)
+TRUTH_COLUMNS = labels(table_columns.TRUTH)
+SORT_KEYS = table_columns.SORT_KEYS
 
 
 @dataclass
@@ -48,6 +43,8 @@ class ProjectScores:
     solutions: list = field(default_factory=list)
     intrusion: dict = field(default_factory=dict)   # services.intrusion.intrusion_scores
     n_intrusion_answers: int | None = None   # stored scores keep the count, not the answers
+    comparisons: pd.DataFrame = field(default_factory=pd.DataFrame)   # pairs of solutions
+    ranking: pd.DataFrame = field(default_factory=pd.DataFrame)       # per pass / kind
 
 
 def round_solutions(project, round_ids=None):
@@ -64,18 +61,18 @@ def project_scores(project, round_ids=None, codes: pd.DataFrame | None = None) -
     if codes is None:
         codes = code_tables.score_codes(project, round_ids)
     per_coder = cluster_scores(codes)
-    # rounds coded independently whose themes the PI has not reconciled yet: no α from them
-    pending = set(ValidationRound.objects.filter(
-        project=project, independent_coding=True, adjudication_open=False
-    ).values_list("pk", flat=True))
+    intrusion = intrusion_scores(project, round_ids)
+    pairs, ranked = all_comparisons(per_coder, intrusion.get("answers"))
+    # α is read whenever the PI wants it, on the themes as reconciled so far (same-named themes
+    # of different coders already agree: annotation.services.codebook.effective_theme_map);
+    # reading it changes nothing coders see.
     return ProjectScores(
         post_codes=codes, cluster_scores=per_coder, cluster_means=cluster_means(per_coder),
         solution_scores=solution_scores(per_coder),
-        reliability=reconciled_reliability_table(codes, ["solution_pk", "solution_id", "pass"],
-                                                 pending),
-        reliability_overall=reconciled_reliability_table(codes, ["pass"], pending),
+        reliability=reliability_table(codes, ["solution_pk", "solution_id", "pass"]),
+        reliability_overall=reliability_table(codes, ["pass"]),
         solutions=round_solutions(project, round_ids),
-        intrusion=intrusion_scores(project, round_ids))
+        intrusion=intrusion, comparisons=pairs, ranking=ranked)
 
 
 def clean_value(value):
@@ -124,13 +121,6 @@ def comparison_rows(scores: ProjectScores, project) -> list[dict]:
             row[f"agreement_{p}"] = a.get("percent_agreement")
             row[f"alpha_{p}_message"] = a.get("message") or (
                 "" if a else "undefined: no post was coded by two or more coders")
-        # the same numbers nested per pass, for the page's loops
-        row["passes"] = [{"pass": p, "mean": row[f"consistency_{p}"],
-                          "low": row[f"consistency_{p}_low"], "high": row[f"consistency_{p}_high"],
-                          "chance": row[f"consistency_{p}_chance"],
-                          "n_clusters": row[f"consistency_{p}_clusters"],
-                          "alpha": row[f"alpha_{p}"], "agreement": row[f"agreement_{p}"],
-                          "alpha_message": row[f"alpha_{p}_message"]} for p in PASSES]
         rows.append(row)
     return rows
 
@@ -170,13 +160,15 @@ def comparison(project, *, round_ids=None, method: str = "", algorithm: str = ""
                for row in scores.reliability_overall.to_dict("records")}
     return {
         "project": project.pk,
-        "columns": {**METRIC_COLUMNS, **TRUTH_COLUMNS,
-                    **{f"consistency_{p}": f"Consistency ({p})" for p in PASSES},
-                    **{f"alpha_{p}": f"Krippendorff's α ({p})" for p in PASSES}},
+        "columns": table_columns.COMPARISON_LABELS,
         "methods": sorted({r["method"] for r in all_rows}),
         "algorithms": sorted({r["algorithm"] for r in all_rows}),
         "rows": rows,
-        "intrusion": _intrusion(scores, rows),
+        "intrusion": {**_intrusion(scores, rows), "columns": table_columns.INTRUSION_LABELS},
+        "solution_comparisons": {"columns": labels(table_columns.PAIRS),
+                                 "rows": records(scores.comparisons)},
+        "solution_ranking": {"columns": labels(table_columns.RANKING),
+                             "rows": records(scores.ranking)},
         "reliability_overall": {p: overall.get(p, {
             "alpha": None, "percent_agreement": None,
             "message": "undefined: no post was coded by two or more coders"}) for p in PASSES},

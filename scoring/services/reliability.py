@@ -20,8 +20,6 @@ import pandas as pd
 from .consistency import in_pass_order
 
 NEEDS_TWO_CODERS = "undefined: no post was coded by two or more coders"
-RECONCILE_FIRST = ("withheld: the coders named themes independently; open adjudication and "
-                   "reconcile (merge) their themes first")
 ONE_VALUE_ONLY = "undefined: every pairable post got the same theme (one value only)"
 
 
@@ -112,7 +110,7 @@ def reliability_table(codes: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 
 def _with_unthemed_groups(table: pd.DataFrame, codes: pd.DataFrame, by: list[str],
                           columns: list[str]) -> pd.DataFrame:
-    """A group whose codes carry no theme (e.g. withheld until reconciled) keeps its row, with
+    """A group whose codes carry no theme keeps its row, with
     nothing to pair, as ``reliability`` gives it."""
     if codes.empty:
         return table
@@ -168,23 +166,3 @@ def _themed_table(codes: pd.DataFrame, by: list[str], columns: list[str]) -> pd.
     table["message"] = message
     table[["n_coders", "n_units"]] = table[["n_coders", "n_units"]].astype(int)
     return in_pass_order(table[columns], [c for c in by if c != "pass"])
-
-
-def reconciled_reliability_table(codes: pd.DataFrame, by: list[str],
-                                 pending_round_ids) -> pd.DataFrame:
-    """``reliability_table`` where the codes of rounds still coded independently (adjudication
-    not open) do not count: each coder's own theme names are not comparable until the PI has
-    reconciled them, so α there would measure naming, not agreement."""
-    pending = list(pending_round_ids)
-    if codes.empty or not pending:
-        return reliability_table(codes, by)
-    withheld = codes["round_id"].isin(pending)
-    table = reliability_table(
-        codes.assign(theme_merged_id=codes["theme_merged_id"].where(~withheld)), by)
-    if table.empty:
-        return table
-    keys = set(codes.loc[withheld, by].itertuples(index=False, name=None))
-    hit = pd.Series([tuple(row) in keys for row in table[by].itertuples(index=False, name=None)],
-                    index=table.index) & table["alpha"].isna()
-    table.loc[hit, "message"] = RECONCILE_FIRST
-    return table

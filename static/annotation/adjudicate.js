@@ -1,5 +1,7 @@
 /* Adjudication by keyboard: n = next undecided row, 1-9 = accept that coder's theme for the
- * focused row, Enter or / = type a theme (the input offers the codebook), Esc = leave the box.
+ * focused row, Enter or / = type a theme (the input offers the codebook; Enter there decides the
+ * typed theme: the row's hidden default button comes before the Accept buttons), Esc = leave
+ * the box.
  * After a decision the server redirects back to its block; the page then moves to the next
  * undecided row, so a round is adjudicated with a digit per row. Blocks with nothing left to
  * decide start collapsed. The round comes in pages of cluster samples; n goes on to the next
@@ -48,7 +50,10 @@
 
   rows.forEach((row, i) => {
     row.addEventListener("click", () => { current = i; rows.forEach((r, j) => r.classList.toggle("focused", j === i)); });
-    row.querySelectorAll("form").forEach((f) => f.addEventListener("submit", () => sessionStorage.setItem(LAST_KEY, rowKey(row))));
+    // Remember the row: after a decision the page goes on at the next open row, after an
+    // undo it comes back to the row itself (open again).
+    row.querySelectorAll("form").forEach((f) => f.addEventListener("submit", () =>
+      sessionStorage.setItem(LAST_KEY, JSON.stringify({ row: rowKey(row), undo: f.classList.contains("undo") }))));
   });
 
   document.addEventListener("keydown", (e) => {
@@ -73,10 +78,11 @@
   });
 
   // Back from a decision: go on from the row just decided.
-  const last = sessionStorage.getItem(LAST_KEY);
+  let last = null;
+  try { last = JSON.parse(sessionStorage.getItem(LAST_KEY)); } catch (err) { last = null; }
   sessionStorage.removeItem(LAST_KEY);
-  const lastIndex = last ? rows.findIndex((r) => rowKey(r) === last) : -1;
-  if (lastIndex >= 0) focusRow(nextOpen(lastIndex));
+  const lastIndex = last && last.row ? rows.findIndex((r) => rowKey(r) === last.row) : -1;
+  if (lastIndex >= 0) focusRow(last.undo ? lastIndex : nextOpen(lastIndex));
   else if (rows.length) focusRow(nextOpen(-1));
   document.documentElement.dataset.adjudicateReady = "1";
 })();

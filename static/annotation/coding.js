@@ -88,7 +88,10 @@
           response = await fetch(op.url, {
             method: "PUT", credentials: "same-origin",
             headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
-            body: JSON.stringify({ theme_id: op.theme_id, theme_name: op.theme_name,
+            // Theme ids are opaque strings ("T…"); a number is a sequential id queued before
+            // they were, which the server no longer knows: send the name alone.
+            body: JSON.stringify({ theme_id: typeof op.theme_id === "string" ? op.theme_id : null,
+                                   theme_name: op.theme_name,
                                    base_version: op.base_version, lead_time_s: op.lead_time_s }),
           });
         } catch (e) { response = null; }
@@ -106,7 +109,9 @@
         try { body = await response.json(); } catch (e) { body = {}; }
         dropOp(op.id);
         inFlight = null;
-        if (response.ok || response.status === 409) {
+        // 409 is a stale version (settled: the server's value is shown) unless the pass is
+        // closed because a later pass of the cluster has begun (refused, kept aside).
+        if (response.ok || (response.status === 409 && body.status !== "pass_locked")) {
           settle(op, body, response.status === 409);
         } else {
           const rejected = readList(REJECTED_KEY);
@@ -133,6 +138,7 @@
 
   // A DRF error body ({"field": ["message"]}, {"detail": "..."}) as one readable line.
   function refusalText(body) {
+    if (body && typeof body.detail === "string") return body.detail;
     const parts = [];
     Object.values(body || {}).forEach((v) => { [].concat(v).forEach((m) => parts.push(String(m))); });
     return parts.join("; ") || "no reason given";

@@ -11,8 +11,9 @@ from django.urls import reverse
 
 from annotation.models import (Adjudication, ClusterCode, ClusterSample, PostCode, SampledPost,
                                Theme, ValidationRound)
-from annotation.services.adjudication import disagreement_counts, disagreements
-from annotation.services.codebook import merge_themes, record_decision
+from annotation.services.adjudication import (disagreement_counts, disagreements,
+                                              record_decision)
+from annotation.services.codebook import merge_themes
 
 pytestmark = pytest.mark.django_db
 

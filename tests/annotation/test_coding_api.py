@@ -38,7 +38,7 @@ def test_put_create_unchanged_change_conflict(shared_sample, users, client):
     assert code.cluster_sample_id == shared_sample.pk
     assert list(code.history.values_list("outcome", "version")) == [
         ("created", 1), ("changed", 2), ("conflict", 2)]
-    assert CodeHistory.objects.filter(outcome="conflict").get().theme_id == theme_id
+    assert CodeHistory.objects.filter(outcome="conflict").get().theme.public_id == theme_id
     # common theme, and themes are per modality
     common = reverse("annotation-api:common-code", args=[shared_sample.public_id, "text"])
     assert _put(client, common, theme_id=theme_id, base_version=0).status_code == 201
@@ -171,7 +171,8 @@ def test_effective_theme_map(validation_round, users):
     a, b = (get_or_create_theme(project, "text", n) for n in ("A", "B"))
     merge_themes(a, b, users["pi"])
     assert effective_theme_map(project) == {a.pk: b.pk, b.pk: b.pk}
-    assert get_or_create_theme(project, "text", "a") == b  # a merged name resolves to its target
+    # a merged name is still its own theme (what its coder sees); it scores as its target
+    assert get_or_create_theme(project, "text", "a") == a
 
 
 def test_codebook_merge_through_the_page(validation_round, users, client):
@@ -181,11 +182,13 @@ def test_codebook_merge_through_the_page(validation_round, users, client):
     a, b = (get_or_create_theme(project, "image", n) for n in ("Riot police", "Police"))
     client.force_login(users["pi"])
     url = reverse("annotation:codebook", args=[project.pk])
-    r = client.post(url, {"modality": "image", "source": a.pk, "target": b.pk, "note": "dup"})
+    r = client.post(url, {"modality": "image", "source": a.public_id, "target": b.public_id,
+                          "note": "dup"})
     assert r.status_code == 302
     a.refresh_from_db()
     assert a.merged_into == b and a.merges_out.get().note == "dup"
     page = client.get(url + "?modality=image").content.decode()
     assert "“Riot police” → “Police”" in page
     client.force_login(users["coder"])
-    assert client.post(url, {"modality": "image", "source": b.pk, "target": a.pk}).status_code == 404
+    assert client.post(url, {"modality": "image", "source": b.public_id,
+                             "target": a.public_id}).status_code == 404

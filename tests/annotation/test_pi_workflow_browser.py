@@ -156,7 +156,7 @@ def test_codebook_across_passes(validation_round, users, coder2, client, live_se
     page = logged_in_page(browser, client, live_server, users["pi"])
     page.goto(f"{live_server.url}/code/projects/{project.pk}/codebook/?modality=text")
     row = page.locator("tr", has=page.locator("td.theme-name", has_text="Protests"))
-    assert row.locator("td").nth(4).inner_text() == "image, joint"
+    assert row.locator("td").nth(5).inner_text() == "image, joint"
     # a merge made in the image pass is suggested here
     suggestion = page.locator(".suggestions-card li")
     assert suggestion.inner_text().startswith("“Crowds” → “Crowd” (done in the image pass)")
@@ -205,7 +205,7 @@ def test_a_used_theme_is_never_deleted(validation_round, users, coder2, client):
     theme = Theme.objects.get(name="Protest")
     client.force_login(users["pi"])
     response = client.post(reverse("annotation:theme-delete", args=[validation_round.project.pk]),
-                           {"theme": theme.pk}, follow=True)
+                           {"theme": theme.public_id}, follow=True)
     assert "is in use" in response.content.decode()
     assert Theme.objects.filter(pk=theme.pk).exists()
 

@@ -38,6 +38,7 @@ RULES = {
     "schema": ("api", "GET", {}, AUTH),
     "api-docs": ("api", "GET", {}, AUTH),
     "api-token": ("public", "POST", {}, PUBLIC),
+    "api-tokens": ("page", "GET", {}, AUTH),   # one's own tokens only
     "api-root": ("api", "GET", {}, AUTH),
     "annotation:my-work": ("page", "GET", {}, AUTH),
     "annotation:coder-round": ("page", "GET", {"pk": "round"}, CODER_A),
@@ -49,6 +50,7 @@ RULES = {
     "annotation:codebook": ("page", "GET", {"pk": "project"}, PI_A),
     "annotation:theme-rename": ("page", "POST", {"pk": "project"}, PI_A),
     "annotation:theme-delete": ("page", "POST", {"pk": "project"}, PI_A),
+    "annotation:theme-unmerge": ("page", "POST", {"pk": "project"}, PI_A),
     "annotation:keys": ("page", "GET", {}, AUTH),
     "home": ("page", "GET", {}, AUTH),   # coding-only users are sent on to their rounds
     "scoring-api:analysis-codes": ("api", "GET", {"pk": "project"}, PI_A),
@@ -84,6 +86,7 @@ RULES = {
     "scoring-api:choice": ("api", "PUT", {"pk": "project", "solution_pk": "solution"}, PI_A),
     "scoring-api:exports": ("api", "GET", {"pk": "project"}, PI_A),
     "scoring-api:export-detail": ("api", "GET", {"job_pk": "export"}, PI_A),
+    "scoring-api:round-plan": ("api", "GET", {}, AUTH),   # arithmetic on a design: no data
     "api-project-list": ("api", "GET", {}, AUTH),          # lists are filtered by membership
     "api-project-detail": ("api", "GET", {"pk": "project"}, MEMBERS_A),
     "api-dataset-list": ("api", "GET", {}, AUTH),
@@ -112,6 +115,8 @@ RULES = {
     "projects:run-figure": ("page", "GET", {"pk": "run", "filename": "sdbw_common.svg"},
                             READERS_A),
     "projects:solution-gallery": ("page", "GET", {"pk": "solution"}, READERS_A),
+    "projects:archive-start": ("page", "POST", {"pk": "project"}, PI_A),
+    "projects:archive-download": ("page", "GET", {"pk": "archive"}, PI_A),
 }
 ADMIN_PREFIX = "admin/"   # every admin URL: staff only (no role here is staff) -> admin login
 
@@ -143,7 +148,7 @@ def objects(scored_run, validation_round, project, users, django_user_model, set
             pairs_frame):
     from annotation.models import ClusterSample, SampledPost, Theme
     from annotation.services.intrusion import add_intrusion_tasks
-    from projects.models import ClusterSummary, Role
+    from projects.models import ArchiveJob, ClusterSummary, Role
     from projects.services import access
     from scoring.models import ExportJob
 
@@ -153,7 +158,17 @@ def objects(scored_run, validation_round, project, users, django_user_model, set
     sample = ClusterSample.objects.filter(round=validation_round,
                                           assignments__coder=users["coder"]).first()
     post = SampledPost.objects.filter(cluster_sample=sample).first()
-    add_intrusion_tasks(validation_round, ["image"], coders=[users["coder"]])
+    # Intrusion items are posts seen nowhere else in the round: free the other samples' posts
+    # (48 pairs, 13 photos) for an image task.
+    validation_round.samples.exclude(pk=sample.pk).delete()
+    add_intrusion_tasks(validation_round, ["image"], items_per_task=2, coders=[users["coder"]])
+    coder_client = Client()   # the coder's text pass of the sample: its images are served
+    coder_client.force_login(users["coder"])
+    for url in [reverse("annotation-api:common-code", args=[sample.public_id, "text"])] + [
+            reverse("annotation-api:post-code", args=[p.public_id, "text"])
+            for p in sample.posts.all()]:
+        assert coder_client.put(url, {"theme_name": "Seen texts", "base_version": 0},
+                                content_type="application/json").status_code == 201
     intrusion_task = validation_round.intrusion_tasks.order_by("order").first()
     export_file = Path(settings.MEDIA_ROOT) / "exports" / f"project-{project.pk}" / "e.zip"
     export_file.parent.mkdir(parents=True, exist_ok=True)
@@ -161,6 +176,12 @@ def objects(scored_run, validation_round, project, users, django_user_model, set
     export = ExportJob.objects.create(project=project, created_by=users["pi"],
                                       status=ExportJob.Status.SUCCEEDED, stage="done",
                                       file_path=str(export_file))
+    archive_file = Path(settings.MEDIA_ROOT) / "archives" / f"project-{project.pk}" / "a.zip"
+    archive_file.parent.mkdir(parents=True, exist_ok=True)
+    archive_file.write_bytes(b"PK\x05\x06" + b"\0" * 18)
+    archive = ArchiveJob.objects.create(project=project, created_by=users["pi"],
+                                        status=ArchiveJob.Status.SUCCEEDED,
+                                        file_path=str(archive_file))
     theme = Theme.objects.create(project=project, modality="text", name="Protest")
     pi_b = django_user_model.objects.create_user("pi_b", password="pw-pi_b")
     coder_b = django_user_model.objects.create_user("coder_b", password="pw-coder_b")
@@ -170,6 +191,7 @@ def objects(scored_run, validation_round, project, users, django_user_model, set
         "ids": {"project": project.pk, "dataset": scored_run.dataset.pk, "run": scored_run.pk,
                 "solution": solution.pk, "cluster": cluster.pk, "round": validation_round.pk,
                 "sample": sample.public_id, "post": post.public_id, "export": export.pk,
+                "archive": archive.pk,
                 "image": pairs_frame["image"][3], "theme": theme.pk,
                 "intrusion_task": intrusion_task.public_id,
                 "intrusion_item": intrusion_task.items.first().public_id},

@@ -238,15 +238,14 @@ def test_the_server_refuses_a_pass_before_the_earlier_passes_of_that_cluster(val
 
 # ---------------------------------------------------------------- 3. coder independence
 
-def test_coders_see_only_their_own_themes_until_adjudication_then_alpha(validation_round,
-                                                                       users, coder2):
+def test_coders_see_only_their_own_themes_and_alpha_needs_no_adjudication(validation_round,
+                                                                        users, coder2):
     """Theme autocomplete showed names other coders typed. New rounds code independently:
-    suggestions, recent themes and theme ids are each coder's own until the PI opens
-    adjudication; α is withheld until then and computed on the reconciled (merged) themes."""
+    suggestions, recent themes and theme ids are each coder's own all round long, whatever the PI
+    does; α is read at any time, on the themes as reconciled (merged) so far."""
     from annotation.models import Theme
     from annotation.services.codebook import merge_themes
     from scoring.services.comparison import project_scores
-    from scoring.services.reliability import RECONCILE_FIRST
 
     assert validation_round.independent_coding and not validation_round.adjudication_open
     sample = validation_round.samples.filter(is_calibration=True).order_by("order").first()
@@ -267,30 +266,24 @@ def test_coders_see_only_their_own_themes_until_adjudication_then_alpha(validati
     other = Theme.objects.get(name="Police violence")
     post = sample.posts.first()
     refused = first.put(reverse("annotation-api:post-code", args=[post.public_id, "text"]),
-                        {"theme_id": other.pk, "base_version": 1},
+                        {"theme_id": other.public_id, "base_version": 1},
                         content_type="application/json")
     assert refused.status_code == 400 and "Police violence" not in refused.content.decode()
-    # α is withheld while the themes are each coder's own
+    # α before any reconciliation: the two names disagree
     scores = project_scores(validation_round.project)
-    text = scores.reliability_overall.set_index("pass").loc["text"]
-    assert text["alpha"] is None or pd_isna(text["alpha"])
-    assert text["message"] == RECONCILE_FIRST
+    assert scores.reliability_overall.set_index("pass").loc["text"]["percent_agreement"] == 0.0
 
-    # The PI opens adjudication: themes are shared, reconciled by a merge, then α is computed.
+    # The PI opens adjudication (coders see no change) and reconciles by a merge.
     pi = Client()
     pi.force_login(users["pi"])
     pi.post(reverse("annotation:round-manage", args=[validation_round.pk]),
             {"action": "open_adjudication"})
     validation_round.refresh_from_db()
     assert validation_round.adjudication_open
-    assert offered(first) == {"Riot police", "Police violence"}
+    assert offered(first) == {"Riot police"}
     merge_themes(other, Theme.objects.get(name="Riot police"), users["pi"], "same")
     text = project_scores(validation_round.project).reliability_overall.set_index(
         "pass").loc["text"]
-    assert text["message"] != RECONCILE_FIRST
     assert text["percent_agreement"] == 1.0   # one theme after the merge
+    assert offered(first) == {"Riot police"} and offered(second) == {"Police violence"}
 
-
-def pd_isna(value) -> bool:
-    import pandas as pd
-    return bool(pd.isna(value))

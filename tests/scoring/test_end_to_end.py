@@ -12,6 +12,7 @@ from django.urls import reverse
 from annotation.models import Assignment, PostCode, Theme
 from annotation.services.codebook import merge_themes
 from scoring.models import ExportJob
+from tests.annotation.browsing import browser, close_connections_after_each_request  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -58,11 +59,12 @@ def code_everything(client_factory, round_, coders):
 @pytest.fixture
 def coded_round(scored_run, validation_round, users, coder2, client_factory):
     code_everything(client_factory, validation_round, [users["coder"], coder2])
-    validation_round.adjudication_open = True   # the PI reconciles the coders' themes, then α
+    validation_round.adjudication_open = True   # the PI reconciles the coders' themes
     validation_round.save(update_fields=["adjudication_open"])
     project = validation_round.project
-    merge_themes(Theme.objects.get(project=project, modality="image", name="Crowd scene"),
-                 Theme.objects.get(project=project, modality="image", name="crowd"),
+    # each coder owns their themes: a merge by name takes every coder's theme of that name
+    merge_themes(Theme.objects.filter(project=project, modality="image", name="Crowd scene").first(),
+                 Theme.objects.filter(project=project, modality="image", name="crowd").first(),
                  user=users["pi"], note="same thing")
     return validation_round
 
@@ -157,10 +159,10 @@ def test_round_to_scores_to_export(coded_round, users, client, django_capture_on
     assert matrix.loc["vector-kmeans-k25", "s_dbw_label"] == pytest.approx(0.733)
     known = pd.read_csv(root / "tables/known_groupings.csv").set_index("solution_id")
     assert known.loc["label-kmeans-k25", "ami"] == pytest.approx(0.52)
-    comparison_csv = pd.read_csv(root / "tables/comparison.csv").set_index("Solution")
-    for sid, row in rows.items():
-        assert comparison_csv.loc[sid, "Consistency text"] == pytest.approx(row["consistency_text"])
-        assert comparison_csv.loc[sid, "S_Dbw (vector-level space)"] == pytest.approx(row["s_dbw_common"])
+    comparison_csv = pd.read_csv(root / "tables/comparison.csv").set_index("solution_id")
+    for sid, row in rows.items():     # the CSV's columns are the JSON's names
+        assert comparison_csv.loc[sid, "consistency_text"] == pytest.approx(row["consistency_text"])
+        assert comparison_csv.loc[sid, "s_dbw_common"] == pytest.approx(row["s_dbw_common"])
     reliability = pd.read_parquet(root / "scores/reliability_overall.parquet").set_index("pass")
     assert reliability.loc["text", "alpha"] == pytest.approx(overall["text"]["alpha"])
 
@@ -219,3 +221,30 @@ def test_dashboard_page_choice_and_plot(coded_round, users, client):
     clusters_png = client.get(reverse("scoring:comparison-plot", args=[project.pk, "png"]),
                               {"figure": "clusters"})
     assert clusters_png.status_code == 200 and clusters_png.content[:4] == b"\x89PNG"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_scores_page_shows_which_solution_is_better_in_chromium(coded_round, users, client,
+                                                                live_server, browser, monkeypatch):
+    """The ranking with uncertainty and every pair, as a PI sees them, equal to the JSON."""
+    from tests.annotation.browsing import logged_in_page
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    project = coded_round.project
+    client.force_login(users["pi"])
+    data = client.get(reverse("scoring-api:comparison", args=[project.pk])).json()
+    ranking = data["solution_ranking"]["rows"]
+    assert ranking and {r["statistic"] for r in ranking} == {"consistency"}
+    page = logged_in_page(browser, client, live_server, users["pi"], width=1366, height=768)
+    page.goto(f"{live_server.url}/scoring/projects/{project.pk}/compare/")
+    page.locator("#which-is-better").scroll_into_view_if_needed()
+    rows = page.locator("#solution-ranking tbody tr")
+    assert rows.count() == len(ranking) and rows.first.is_visible()
+    first = rows.first.locator("td[data-column=solution_id]").inner_text().strip()
+    assert first == ranking[0]["solution_id"]
+    pairs = page.locator("#solution-pairs tbody tr")
+    assert not pairs.first.is_visible()                    # folded until asked for
+    page.locator("#which-is-better ~ details summary").first.click()
+    assert pairs.count() == len(data["solution_comparisons"]["rows"]) and pairs.first.is_visible()
+    assert "p (Holm)" in page.locator("#solution-pairs thead").inner_text()
+    assert not page.errors, page.errors

@@ -11,7 +11,8 @@ import pytest
 from django.urls import reverse
 
 from annotation.models import Assignment, Theme
-from annotation.services.codebook import merge_themes, record_decision
+from annotation.services.adjudication import record_decision
+from annotation.services.codebook import merge_themes
 from annotation.services.coding import get_or_create_theme, save_post_code
 from scoring.models import ExportJob, SolutionChoice
 

@@ -8,7 +8,8 @@ from celery import current_app
 from django.urls import reverse
 
 from annotation.models import PostCode, Theme
-from annotation.services.codebook import merge_themes, record_decision
+from annotation.services.adjudication import record_decision
+from annotation.services.codebook import merge_themes
 from annotation.services.codebook_passes import merge_in_all_passes
 from annotation.services.coding import get_or_create_theme, save_post_code
 from scoring.models import ScoreSnapshot

@@ -17,15 +17,13 @@ from ..comparison import METRIC_COLUMNS, PASSES
 from ..consistency import BASELINE_DRAWS
 from ..figures import plot_cluster_consistency, plot_mean_consistency
 from ..intrusion import score_tables
-from . import intrusion
-from .pi_decisions import cluster_names, solution_choices, with_codebook_version
+from ..table_columns import COMPARISON_CSV
+from . import code_tables, intrusion
+from .pi_decisions import cluster_names, solution_choices
 from .reader import ExportInputs
 
 PACKAGES = ("django", "djangorestframework", "celery", "numpy", "pandas", "pyarrow", "scipy",
             "scikit-learn", "krippendorff", "matplotlib", "umap-learn", "hdbscan")
-CODED_COLUMNS = ["post", "post_id", "pair_id", "cluster_sample", "solution_id", "round_id",
-                 "coder", "pass", "theme_raw", "theme", "theme_raw_id", "theme_merged_id",
-                 "version", "lead_time_s", "created_at", "updated_at"]
 CONVENTIONS = {
     "consistency": "share of a coder's coded posts in a cluster sample whose merged theme equals "
                    "the most frequent one (appendix E); uncoded posts excluded; ties give the "
@@ -51,28 +49,10 @@ class ExportBundle:
     manifest: dict = field(default_factory=dict)
 
 
-def coded_data(inputs: ExportInputs) -> pd.DataFrame:
-    codes = inputs.scores.post_codes.rename(columns={"theme_id": "theme_raw_id"})
-    return codes.reindex(columns=CODED_COLUMNS)
-
-
 def metric_table(inputs: ExportInputs) -> pd.DataFrame:
-    """The comparison table with labelled columns (S_Dbw says its space)."""
-    rows = []
-    for r in inputs.comparison["rows"]:
-        row = {"Solution": r["solution_id"], "Method": r["method"], "Algorithm": r["algorithm"],
-               "K": r["k"], "Clusters": r["n_clusters"],
-               **{label: r[key] for key, label in METRIC_COLUMNS.items()}}
-        for p in PASSES:
-            row[f"Consistency {p}"] = r[f"consistency_{p}"]
-            row[f"Consistency {p} 95% low"] = r[f"consistency_{p}_low"]
-            row[f"Consistency {p} 95% high"] = r[f"consistency_{p}_high"]
-            row[f"Chance {p}"] = r[f"consistency_{p}_chance"]
-        for p in PASSES:
-            row[f"Alpha {p}"] = r[f"alpha_{p}"]
-        row["Chosen"] = r["chosen"]
-        rows.append(row)
-    return pd.DataFrame(rows)
+    """The comparison table under the names its page and JSON use (services.table_columns)."""
+    return pd.DataFrame([{name: r.get(name) for name in COMPARISON_CSV}
+                         for r in inputs.comparison["rows"]], columns=COMPARISON_CSV)
 
 
 def _with_interval(mean, low, high) -> str:
@@ -181,12 +161,10 @@ def provenance(inputs: ExportInputs, files_note: str = "") -> dict:
 def build_bundle(inputs: ExportInputs) -> ExportBundle:
     scores = inputs.scores
     bundle = ExportBundle()
-    bundle.tables["data/coded_posts"] = with_codebook_version(coded_data(inputs), inputs.project)
-    bundle.tables["data/common_themes"] = with_codebook_version(inputs.cluster_codes.rename(
-        columns={"theme_id": "theme_raw_id"}).reindex(columns=[
-            "cluster_sample", "solution_id", "round_id", "coder", "pass", "theme_raw", "theme",
-            "theme_raw_id", "theme_merged_id", "version", "lead_time_s", "created_at",
-            "updated_at"]), inputs.project)
+    bundle.tables["data/coded_posts"] = code_tables.coded_posts(
+        scores.post_codes, inputs.clusters, inputs.decisions, inputs.project)
+    bundle.tables["data/common_themes"] = code_tables.common_themes(
+        inputs.cluster_codes, inputs.clusters, inputs.decisions, inputs.project)
     bundle.tables["decisions/cluster_names"] = cluster_names(inputs.project)
     bundle.tables["decisions/solution_choices"] = solution_choices(inputs.project)
     for run in inputs.runs:
@@ -216,6 +194,18 @@ def build_bundle(inputs: ExportInputs) -> ExportBundle:
         latex_frame(inputs),
         "Machine metrics and human-coded within-cluster consistency per solution",
         "tab:diptych-comparison")
+    bundle.tables["tables/solution_comparisons"] = scores.comparisons
+    bundle.tables["tables/solution_ranking"] = scores.ranking
+    bundle.latex["tables/solution_ranking.tex"] = latex_table(
+        scores.ranking, "Solutions ranked by mean consistency (intrusion: precision), with the "
+        "solutions each is distinguishable from at 5\\% after Holm's adjustment",
+        "tab:diptych-ranking")
+    bundle.latex["tables/solution_comparisons.tex"] = latex_table(
+        scores.comparisons[["statistic", "pass", "solution_a", "solution_b", "difference",
+                            "ci_low", "ci_high", "p_value", "p_holm"]]
+        if len(scores.comparisons) else scores.comparisons,
+        "Pairwise differences between solutions: 95\\% bootstrap-t interval, raw and "
+        "Holm-adjusted p", "tab:diptych-pairs")
     bundle.latex["tables/solution_scores.tex"] = latex_table(
         bundle.tables["scores/solution_scores"], "Mean within-cluster consistency per solution "
         "and pass (95% t interval over clusters; chance baseline)", "tab:diptych-consistency")

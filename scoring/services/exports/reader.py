@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from annotation.models import Adjudication, Theme, ThemeMerge, ValidationRound
+from annotation.models import Adjudication, ClusterSample, Theme, ThemeMerge, ValidationRound
 from projects.models import EngineRun
 
 from .. import codes as code_tables
@@ -36,6 +36,8 @@ class ExportInputs:
     themes: pd.DataFrame
     merges: pd.DataFrame
     adjudications: pd.DataFrame
+    clusters: pd.DataFrame        # per cluster sample: round name, the PI's cluster name
+    decisions: pd.DataFrame       # the PI's decisions, keyed as the codes are
     rounds: list = field(default_factory=list)
     runs: list[RunInputs] = field(default_factory=list)
     intrusion_items: pd.DataFrame | None = None   # exports.intrusion.items_table
@@ -66,18 +68,42 @@ def _themes(project) -> pd.DataFrame:
 def _merges(project) -> pd.DataFrame:
     rows = list(ThemeMerge.objects.filter(source__project=project).order_by("merged_at", "pk")
                 .values_list("source_id", "source__name", "target_id", "target__name",
-                             "source__modality", "note", "merged_at"))
+                             "source__modality", "note", "merged_at", "undone_at"))
     return pd.DataFrame(rows, columns=["source_id", "source", "target_id", "target", "pass",
-                                       "note", "merged_at"])
+                                       "note", "merged_at", "undone_at"])
 
 
 def _adjudications(project) -> pd.DataFrame:
-    rows = list(Adjudication.objects.filter(cluster_sample__round__project=project)
-                .order_by("cluster_sample__order", "pass_name", "pk").values_list(
-                    "cluster_sample__public_id", "cluster_sample__solution__solution_id",
-                    "pass_name", "sampled_post__public_id", "theme__name", "note", "decided_at"))
+    """The PI's decisions; ``options_shown``: the row's coders and their themes when decided,
+    as JSON text ([{"coder", "theme"}], empty for decisions made before it was kept)."""
+    rows = [(*row[:-1], "" if row[-1] is None else json.dumps(row[-1], ensure_ascii=False))
+            for row in Adjudication.objects.filter(cluster_sample__round__project=project)
+            .order_by("cluster_sample__order", "pass_name", "pk").values_list(
+                "cluster_sample__public_id", "cluster_sample__solution__solution_id",
+                "pass_name", "sampled_post__public_id", "theme__name", "note",
+                "decided_by__username", "decided_at", "options_shown")]
     return pd.DataFrame(rows, columns=["cluster_sample", "solution_id", "pass", "post", "theme",
-                                       "note", "decided_at"])
+                                       "note", "decided_by", "decided_at", "options_shown"])
+
+
+def _clusters(project) -> pd.DataFrame:
+    rows = list(ClusterSample.objects.filter(round__project=project).order_by("pk")
+                .values_list("pk", "round__name", "name"))
+    return pd.DataFrame(rows, columns=["sample_pk", "round_name", "cluster_name"])
+
+
+def _decisions(project) -> pd.DataFrame:
+    """The PI's current decisions keyed by cluster sample, pass and post (empty: the common
+    theme), the decided theme after merges as the codes' reconciled theme is."""
+    rows = list(Adjudication.objects.filter(cluster_sample__round__project=project)
+                .order_by("pk").values_list(
+                    "cluster_sample_id", "pass_name", "sampled_post__public_id", "theme_id",
+                    "decided_by__username", "decided_at", "note"))
+    frame = code_tables.add_themes(pd.DataFrame(rows, columns=[
+        "sample_pk", "pass", "post", "theme_id", "decided_by", "decided_at", "decision_note"]),
+        project)
+    frame["decided_at"] = pd.to_datetime(frame["decided_at"], utc=True)
+    return frame.rename(columns={"theme": "theme_adjudicated"})
 
 
 def _figure_files(run: EngineRun) -> list[Path]:
@@ -95,6 +121,7 @@ def read_export_inputs(project) -> ExportInputs:
         project=project, scores=scores, comparison=comparison(project, scores=scores),
         cluster_codes=code_tables.cluster_codes(project), themes=_themes(project),
         merges=_merges(project), adjudications=_adjudications(project),
+        clusters=_clusters(project), decisions=_decisions(project),
         rounds=list(ValidationRound.objects.filter(project=project).order_by("pk")
                     .prefetch_related("solutions")),
         runs=[RunInputs(run, _run_manifest(run), _labels(run), _figure_files(run))

@@ -1,5 +1,6 @@
-"""Export step 3 — write: tables as CSV (spreadsheet-safe), JSONL and Parquet; LaTeX; figures
-as PNG, SVG and PDF; the manifest; then one zip.
+"""Export step 3 — write: tables as CSV (spreadsheet-safe), JSONL and Parquet (the coded posts
+also as Stata .dta); LaTeX; figures as PNG, SVG and PDF; the data dictionary (JSON and README);
+the manifest; then one zip.
 
 Spreadsheet safety (CSV only): a text cell starting with ``= + - @``, a tab or a carriage
 return is prefixed with a single quote, so Excel/LibreOffice never evaluate it as a formula.
@@ -21,6 +22,8 @@ from pandas.api.types import is_object_dtype, is_string_dtype
 from clustering_engine.figures import FORMATS, save_figure
 
 from .builder import ExportBundle
+from .dictionary import dictionary_files
+from .stata import write_stata
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -91,12 +94,18 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+# Tables also written for Stata: the one analyses start from.
+STATA_TABLES = ("data/coded_posts",)
+
+
 def write_bundle(bundle: ExportBundle, folder: Path, engine_figures=()) -> list[Path]:
     """Write every part under ``folder``; returns the paths written (manifest last)."""
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for stem, frame in bundle.tables.items():
         written += write_table(frame, folder / stem)
+        if stem in STATA_TABLES:
+            written.append(write_stata(frame, folder / f"{stem}.dta", stem))
     for name, text in bundle.latex.items():
         path = folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -109,6 +118,12 @@ def write_bundle(bundle: ExportBundle, folder: Path, engine_figures=()) -> list[
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
         written.append(target)
+    # described after everything else is written, so it lists exactly the zip's files
+    for name, text in dictionary_files(bundle.tables,
+                                       [p.relative_to(folder).as_posix() for p in written]).items():
+        path = folder / name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
     manifest = dict(bundle.manifest)
     manifest["files"] = {str(p.relative_to(folder)): _sha256(p) for p in written}
     path = folder / "manifest.json"
