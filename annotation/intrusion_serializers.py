@@ -1,15 +1,19 @@
 """API payloads of intrusion tasks. Coder-facing ones carry public ids only."""
 from rest_framework import serializers
 
+from projects.api_input import MAX_INT
+
 from .intrusion_models import DEFAULT_ITEMS_PER_TASK, IntrusionKind
 from .services.intrusion import DEFAULT_CALIBRATION_TASKS
 
 
 class AnswerWriteSerializer(serializers.Serializer):
     """A pick (the shown position, 1 .. k + 1) or ``unsure: true`` (no pick)."""
-    choice = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    choice = serializers.IntegerField(required=False, allow_null=True, min_value=1,
+                                      max_value=MAX_INT)
     unsure = serializers.BooleanField(required=False, default=False)
-    base_version = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    base_version = serializers.IntegerField(required=False, allow_null=True, min_value=0,
+                                            max_value=MAX_INT)
     lead_time_s = serializers.FloatField(required=False, allow_null=True, min_value=0,
                                          help_text="seconds from the task being shown to the save")
 

@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 
+from projects.api_input import page_ids
 from projects.services.images import ImageNotFound, thumbnail
 
 from .intrusion_models import IntrusionAssignment, IntrusionPlan
@@ -51,7 +52,11 @@ def manage_intrusion(request, pk):
     coders = eligible_coders(validation_round.project)
     plan = IntrusionPlan.objects.filter(round=validation_round).first()
     if request.method == "POST":
-        chosen = list(coders.filter(pk__in=request.POST.getlist("coders")))
+        ids = page_ids(request.POST.getlist("coders"))
+        if ids is None:
+            messages.error(request, "coders: choose coders from the list.")
+            return redirect("annotation:intrusion-manage", pk=pk)
+        chosen = list(coders.filter(pk__in=ids))
         try:
             if plan is None:
                 items = int(request.POST.get("items_per_task") or 5)

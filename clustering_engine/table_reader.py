@@ -18,6 +18,9 @@ FORMATS = TABLE_FORMATS
 # export (e.g. an unbalanced quote swallowing the rest of the file) and is rejected with reason
 # "cell_too_large" instead of being embedded. Equal to the csv module's default field limit.
 MAX_CELL_CHARS = 131_072
+# Deepest nesting of a JSONL line (the row object is level 1): a post's fields are flat; a line
+# nested deeper is refused as malformed instead of overflowing the recursion of later steps.
+MAX_JSON_DEPTH = 32
 
 
 @dataclass
@@ -186,6 +189,19 @@ def _read_delimited(path: str, default_delimiter: str) -> RawRecords:
     return out
 
 
+def _nested_deeper_than(value, limit: int) -> bool:
+    """Whether lists / objects nest deeper than ``limit`` (iterative: no recursion to overflow)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > limit:
+                return True
+            stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict)
+                                                  else item))
+    return False
+
+
 def _read_jsonl(path: str) -> RawRecords:
     import json
 
@@ -200,8 +216,16 @@ def _read_jsonl(path: str) -> RawRecords:
         out.n_rows_read += 1
         try:
             obj = json.loads(line)
+            too_deep = _nested_deeper_than(obj, MAX_JSON_DEPTH)
+        except RecursionError:   # json.loads recurses per level: 100,000 levels overflow it
+            too_deep = True
         except ValueError as exc:
             out.rejected.append(RejectedRow(line_no, None, "*", "malformed_json", f"line {line_no}: {exc}"))
+            continue
+        if too_deep:
+            out.rejected.append(RejectedRow(line_no, None, "*", "malformed_json",
+                                            f"line {line_no}: JSON nested deeper than "
+                                            f"{MAX_JSON_DEPTH} levels"))
             continue
         if not isinstance(obj, dict):
             out.rejected.append(RejectedRow(line_no, None, "*", "malformed_json",

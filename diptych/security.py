@@ -1,10 +1,12 @@
 """Login throttling and API error answers for infrastructure faults.
 
 Login: after ``LOGIN_MAX_FAILURES`` failed logins for one username from one client address,
-that pair is locked for ``LOGIN_LOCK_SECONDS`` (a counter in Django's cache; Redis in
-production so every web process sees it). One lock for every way in: the counter lives in the
-authentication backend (``LockingModelBackend``), which the login form, ``/admin/login/`` and
-the API token endpoint all go through; each of them answers 429 with the message while locked.
+that pair is locked for ``LOGIN_LOCK_SECONDS``; after ``LOGIN_MAX_FAILURES_PER_ADDRESS``
+failures from one address over any usernames (password spraying), that address is (counters in
+Django's cache; Redis in production so every web process sees them). One lock for every way
+in: the counters live in the authentication backend (``LockingModelBackend``), which the login
+form, ``/admin/login/`` and the API token endpoint all go through; each of them answers 429
+with the message while locked.
 The token endpoint is also rate-limited per client address (``LoginRateThrottle``).
 
 The client address is ``REMOTE_ADDR``; ``X-Forwarded-For`` is read only when REMOTE_ADDR is one
@@ -31,8 +33,11 @@ from django.http import HttpResponse
 from rest_framework import status
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import exception_handler
+
+from projects.api_tokens import expires_at, live_token
 
 
 def _trusted(address: str) -> bool:
@@ -62,16 +67,23 @@ def _key(username: str, ip: str) -> str:
     return f"diptych:login-failures:{digest}"
 
 
+def _address_key(ip: str) -> str:
+    digest = hashlib.sha256(ip.encode()).hexdigest()[:32]
+    return f"diptych:login-failures-address:{digest}"
+
+
 def failures(username: str, ip: str) -> int:
     return cache.get(_key(username, ip), 0)
 
 
 def locked(username: str, ip: str) -> bool:
-    return failures(username, ip) >= settings.LOGIN_MAX_FAILURES
+    """The account is locked for this address, or the address is, whatever the username
+    (password spraying: one wrong password for each of many usernames)."""
+    return (failures(username, ip) >= settings.LOGIN_MAX_FAILURES
+            or cache.get(_address_key(ip), 0) >= settings.LOGIN_MAX_FAILURES_PER_ADDRESS)
 
 
-def record_failure(username: str, ip: str) -> None:
-    key = _key(username, ip)
+def _count(key: str) -> None:
     if cache.add(key, 1, settings.LOGIN_LOCK_SECONDS):
         return
     try:
@@ -81,13 +93,18 @@ def record_failure(username: str, ip: str) -> None:
         cache.add(key, 1, settings.LOGIN_LOCK_SECONDS)
 
 
+def record_failure(username: str, ip: str) -> None:
+    _count(_key(username, ip))
+    _count(_address_key(ip))   # a success does not clear it: one good account cannot reset it
+
+
 def clear_failures(username: str, ip: str) -> None:
     cache.delete(_key(username, ip))
 
 
 def lock_message() -> str:
     minutes = max(1, settings.LOGIN_LOCK_SECONDS // 60)
-    return (f"Too many failed logins for this account from your address: try again in "
+    return (f"Too many failed logins for this account, or from your address: try again in "
             f"{minutes} minutes.")
 
 
@@ -148,11 +165,18 @@ class LoginRateThrottle(AnonRateThrottle):
 
 class ThrottledObtainAuthToken(ObtainAuthToken):
     throttle_classes = [LoginRateThrottle]
+    # DRF's view names its own parsers; the API's bounded JSON parser refuses deep nesting
+    parser_classes = api_settings.DEFAULT_PARSER_CLASSES
 
     def post(self, request, *args, **kwargs):
-        if locked(str(request.data.get("username", "")), client_ip(request)):
+        data = request.data if isinstance(request.data, dict) else {}
+        if locked(str(data.get("username", "")), client_ip(request)):
             return Response({"detail": lock_message()}, status=status.HTTP_429_TOO_MANY_REQUESTS)
-        return super().post(request, *args, **kwargs)
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        token = live_token(serializer.validated_data["user"])   # a new one once expired
+        end = expires_at(token)
+        return Response({"token": token.key, "expires_at": end.isoformat() if end else None})
 
 
 obtain_auth_token = ThrottledObtainAuthToken.as_view()

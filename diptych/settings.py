@@ -65,6 +65,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "projects.api_input.JsonErrorsForApiMiddleware",
+    "projects.api_input.RefuseNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -128,7 +129,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "diptych.token_auth.ExpiringTokenAuthentication",
     ],
     # JSON bodies: size and nesting depth bounded (projects.api_input).
     "DEFAULT_PARSER_CLASSES": ["projects.api_input.BoundedJSONParser",
@@ -150,8 +151,13 @@ AUTHENTICATION_BACKENDS = ["diptych.security.LockingModelBackend"]
 # none by default, so the header is ignored and REMOTE_ADDR is the client.
 DIPTYCH_TRUSTED_PROXIES = [p.strip() for p in os.environ.get(
     "DIPTYCH_TRUSTED_PROXIES", "").split(",") if p.strip()]
+# API tokens expire this many days after they are made (0: never); a new password revokes them.
+DIPTYCH_TOKEN_TTL_DAYS = int(os.environ.get("DIPTYCH_TOKEN_TTL_DAYS", 90))
 LOGIN_MAX_FAILURES = int(os.environ.get("DIPTYCH_LOGIN_MAX_FAILURES", 5))
 LOGIN_LOCK_SECONDS = int(os.environ.get("DIPTYCH_LOGIN_LOCK_SECONDS", 15 * 60))
+# Password spraying (one wrong password for each of many usernames): failures from one address
+# over all usernames lock that address for LOGIN_LOCK_SECONDS too.
+LOGIN_MAX_FAILURES_PER_ADDRESS = int(os.environ.get("DIPTYCH_LOGIN_MAX_FAILURES_PER_ADDRESS", 20))
 SPECTACULAR_SETTINGS = {
     "TITLE": "Diptych API", "VERSION": "0.1.0",
     "SWAGGER_UI_DIST": "SIDECAR", "SWAGGER_UI_FAVICON_HREF": "SIDECAR", "REDOC_DIST": "SIDECAR",

@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from .home import home
 from .security import ThrottledLoginView, admin_login, obtain_auth_token
 
+from projects.api_tokens import tokens_page
 from projects.urls import api_urlpatterns
 
 urlpatterns = [
@@ -12,6 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Before django.contrib.auth.urls: the same URL name, with failed-login throttling.
     path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
+    path("accounts/tokens/", tokens_page, name="api-tokens"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

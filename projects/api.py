@@ -37,7 +37,8 @@ class ProjectViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             raise PermissionDenied("creating projects is for PIs: ask an administrator")
         serializer.instance = access.create_project(self.request.user,
                                                     serializer.validated_data["name"],
-                                                    serializer.validated_data.get("description", ""))
+                                                    serializer.validated_data.get("description", ""),
+                                                    serializer.validated_data.get("name_for_coders", ""))
 
 
 class DatasetViewSet(viewsets.ReadOnlyModelViewSet):
@@ -98,7 +99,8 @@ class EngineRunViewSet(viewsets.ReadOnlyModelViewSet):
             run = start_run(project, dataset, form.validated_data["options"], request.user)
         except (RunConfigError, RunStateError) as exc:
             raise ValidationError({"detail": str(exc)}) from None
-        return Response(s.EngineRunDetailSerializer(run).data, status=status.HTTP_201_CREATED)
+        return Response(s.EngineRunDetailSerializer(run, context={"request": request}).data,
+                        status=status.HTTP_201_CREATED)
 
     def _change_state(self, request, change):
         run = self.get_object()
@@ -107,7 +109,7 @@ class EngineRunViewSet(viewsets.ReadOnlyModelViewSet):
             run = change(run)
         except RunStateError as exc:
             raise ValidationError({"detail": str(exc)}) from None
-        return Response(s.EngineRunSerializer(run).data)
+        return Response(s.EngineRunSerializer(run, context={"request": request}).data)
 
     @extend_schema(request=None, responses=s.EngineRunSerializer)
     @action(detail=True, methods=["post"])

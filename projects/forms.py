@@ -7,12 +7,16 @@ from clustering_engine.spec import ALGORITHMS, EXTENSION_FORMATS, METHODS, REDUC
 
 from .models import Role
 from .services.datasets import grouping_columns
-from .services.run_config import DEFAULT_OPTIONS, joint_model_notice, model_choices
+from .services.run_config import (DEFAULT_OPTIONS, OPTION_BOUNDS, joint_model_notice,
+                                  model_choices)
 
 
 class ProjectForm(forms.Form):
     name = forms.CharField(max_length=200)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    name_for_coders = forms.CharField(
+        max_length=200, required=False, label="Name shown to coders",
+        help_text='coders never see the name or description above; empty: "Study <number>"')
 
 
 class DatasetUploadForm(forms.Form):
@@ -70,7 +74,10 @@ class RunForm(forms.Form):
     reduction = forms.ChoiceField(choices=_choices(REDUCERS), initial=DEFAULT_OPTIONS["reduction"])
     n_components = forms.IntegerField(min_value=2, initial=DEFAULT_OPTIONS["n_components"],
                                       label="dimensions after reduction")
-    seed = forms.IntegerField(min_value=0, initial=DEFAULT_OPTIONS["seed"])
+    seed = forms.IntegerField(
+        min_value=0, max_value=OPTION_BOUNDS["seed"], required=False,
+        help_text="empty: a fresh secret seed for this run (kept in its manifest, shown to PIs "
+                  "only); give one only to repeat a run")
     truth_column = forms.ChoiceField(
         required=False, label="Known groupings",
         help_text="a column of the data set (e.g. a news event) that every solution is scored "

@@ -2,6 +2,8 @@ from rest_framework import serializers
 
 from .models import ClusterSummary, Dataset, EngineRun, Project, Solution
 from .services import access
+from .services.paths import shown_for_run
+from .services.run_config import without_seed
 
 
 class ProjectSerializer(serializers.ModelSerializer):
@@ -9,11 +11,19 @@ class ProjectSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Project
-        fields = ["id", "name", "description", "created_at", "my_role"]
+        fields = ["id", "name", "description", "name_for_coders", "created_at", "my_role"]
         read_only_fields = ["id", "created_at", "my_role"]
 
     def get_my_role(self, project) -> str | None:
         return access.role_in(self.context["request"].user, project)
+
+    def to_representation(self, project):
+        data = super().to_representation(project)
+        if not access.can_read_internals(self.context["request"].user, project):
+            # coders: only the name the PI chose for them (threat model, docs/reliability.md)
+            data.update(name=project.coder_facing_name, description="",
+                        name_for_coders=project.coder_facing_name)
+        return data
 
 
 class DatasetSerializer(serializers.ModelSerializer):
@@ -47,12 +57,25 @@ class DatasetImportSerializer(serializers.Serializer):
 
 
 class EngineRunSerializer(serializers.ModelSerializer):
+    # texts the engine wrote may name server folders: shown relative to the data set / run
+    PATH_FIELDS = ("config", "error_message", "log", "manifest")
+
     class Meta:
         model = EngineRun
         fields = ["id", "project", "dataset", "status", "stage", "progress", "config", "seed",
                   "error_message", "cancel_requested", "attempts", "created_at", "started_at",
                   "finished_at"]
         read_only_fields = fields
+
+    def to_representation(self, run):
+        data = super().to_representation(run)
+        for name in self.PATH_FIELDS:
+            if name in data:
+                data[name] = shown_for_run(run, data[name])
+        request = self.context.get("request")
+        if request is None or not access.can_manage(request.user, run.project):
+            data = without_seed(data)          # the seed is the PIs' secret (run_config)
+        return data
 
 
 class EngineRunDetailSerializer(EngineRunSerializer):
@@ -63,7 +86,7 @@ class EngineRunDetailSerializer(EngineRunSerializer):
 
 class RunStartSerializer(serializers.Serializer):
     dataset = serializers.IntegerField()
-    options = serializers.JSONField(required=False, default=dict,
+    options = serializers.DictField(required=False, default=dict,
                                     help_text="run options; defaults fill what is left out")
 
 

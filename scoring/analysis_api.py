@@ -20,6 +20,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
 from annotation.models import PASS_ORDER
+from projects.api_input import MAX_ID, page_id
 
 from . import analysis_serializers as s
 from .services import access
@@ -56,10 +57,11 @@ def _round_ids(request, project) -> list[int] | None:
     raw = request.query_params.get("round", "").strip()
     if not raw:
         return None
-    try:
-        wanted = {int(part) for part in raw.split(",") if part.strip()}
-    except ValueError:
-        raise ValidationError({"round": "round ids are integers, comma-separated"}) from None
+    parts = [part.strip() for part in raw.split(",") if part.strip()]
+    wanted = {page_id(part) for part in parts}
+    if None in wanted:   # not a number, or beyond the database's ids (it failed there: a 500)
+        raise ValidationError({"round": f"round ids are whole numbers from 1 to {MAX_ID}, "
+                                        f"comma-separated (got {raw[:40]!r})"})
     known = set(project.validation_rounds.filter(pk__in=wanted).values_list("pk", flat=True))
     if unknown := sorted(wanted - known):
         raise ValidationError({"round": f"no such round in this project: {unknown}"})

@@ -97,6 +97,15 @@ def sample_progress(samples, coder) -> dict[int, dict]:
     return result
 
 
+def without_sizes(progress: dict) -> dict:
+    """One cluster's ``sample_progress`` as its coder sees it on overviews and in the API:
+    labels given and whether each pass is complete, never the sample's size (a sample smaller
+    than the others marks a small cluster, and small clusters point to one high-K solution)."""
+    return {"passes": {name: {"done": p["done"], "complete": p["complete"]}
+                       for name, p in progress["passes"].items()},
+            "done": progress["done"], "complete": progress["complete"]}
+
+
 def coder_progress(validation_round: ValidationRound) -> list[dict]:
     """Per coder of the round: clusters assigned / complete, items coded / total."""
     rows = []

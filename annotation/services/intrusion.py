@@ -23,11 +23,17 @@ Design note — the rules (ours where the literature leaves a choice open)
   repeats one already taken, or whose text / image is empty where it is shown. The intruder
   post obeys the same rule against every shown post, so it is never a duplicate of a shown
   text or image. A cluster without ``k`` such posts gets no task of that kind (reported).
+* **Posts seen nowhere else.** No post of a task appears in the round's consistency samples
+  or in another intrusion task of the round (the post, and its normalised text or image where
+  the task shows it, by file and by bytes: services.intrusion_seen says why), so the odd one out cannot be found by noticing which
+  item co-appears with the others elsewhere. Tasks are drawn in the interleaved order below, so
+  when the unseen posts run short, every solution and kind loses tasks alike (reported).
 * **Seeding.** Every draw of a task uses ``round_rng(round, "intrusion", kind, solution id,
   cluster label)`` (the round's seed and server-side secret, services.sampling); the intruder's
-  position (1 .. k + 1) and the order of the shown items come from that generator too; tasks
-  of all solutions and kinds are interleaved with ``round_rng(round, "intrusion-order")`` and
-  stored in that order under random public ids.
+  position (1 .. k + 1) and the order of the shown items come from that generator too; the
+  (solution, kind, cluster) units of all solutions are interleaved with
+  ``round_rng(round, "intrusion-order")``, drawn in that order and stored in it under random
+  public ids.
 * **Assignment** follows the round's overlap: "full" gives every task to every coder;
   "calibration" gives the first ``calibration_tasks`` tasks (interleaved order) to every coder
   (so Krippendorff's α on the picks is defined) and splits the rest round-robin.
@@ -50,6 +56,7 @@ from ..intrusion_models import (DEFAULT_ITEMS_PER_TASK, INTRUSION_KINDS, Intrusi
                                 IntrusionItem, IntrusionKind, IntrusionPlan, IntrusionTask)
 from ..models import ValidationRound
 from .assignment import AssignmentError, _check_coders
+from .intrusion_seen import consistency_keys, row_keys
 from .sampling import LANG_RE, guess_lang, round_rng
 
 DEFAULT_CALIBRATION_TASKS = 20
@@ -87,17 +94,20 @@ def normalised_text(text: str) -> str:
     return " ".join(str(text or "").lower().split())
 
 
+ROW_COLUMNS = ("pair_id", "post_id", "text", "image", "lang", "image_sha256")
+
+
 def _run_frame(output_dir: Path, solution_ids: list[str]) -> pd.DataFrame:
     """labels.parquet (the solutions' columns) joined to pairs.parquet, in pairs order."""
     labels = pd.read_parquet(output_dir / "labels.parquet", columns=["pair_id", *solution_ids])
     names = set(pq.read_schema(output_dir / "pairs.parquet").names)
-    columns = [c for c in ("pair_id", "post_id", "text", "image", "lang") if c in names]
+    columns = [c for c in ROW_COLUMNS if c in names]
     pairs = pd.read_parquet(output_dir / "pairs.parquet", columns=columns)
-    for column in ("post_id", "text", "image", "lang"):
+    for column in ROW_COLUMNS[1:]:
         if column not in pairs:
             pairs[column] = pairs["pair_id"] if column == "post_id" else ""
     frame = labels.merge(pairs, on="pair_id", how="left", sort=False)
-    for column in ("pair_id", "post_id", "text", "image", "lang"):
+    for column in ROW_COLUMNS:
         frame[column] = frame[column].fillna("").astype(str)
     return frame
 
@@ -135,7 +145,10 @@ def intruder_candidates(index: int, clusters: np.ndarray,
 
 # ------------------------------------------------------------------ drawing items
 
-def _clashes(kind: str, row: dict, taken_texts: set, taken_images: set) -> bool:
+def _clashes(kind: str, row: dict, taken_texts: set, taken_images: set,
+             seen_elsewhere: set) -> bool:
+    if row_keys(row, kind) & seen_elsewhere:
+        return True
     if kind in ("text", "joint") and (not row["norm"] or row["norm"] in taken_texts):
         return True
     if kind in ("image", "joint") and (not row["image"] or row["image"] in taken_images):
@@ -144,12 +157,13 @@ def _clashes(kind: str, row: dict, taken_texts: set, taken_images: set) -> bool:
 
 
 def _draw_posts(rng, kind: str, rows: list[dict], k: int, taken_texts: set,
-                taken_images: set) -> list[dict]:
-    """Up to ``k`` rows in seeded random order that clash with nothing taken (sets updated)."""
+                taken_images: set, seen_elsewhere: set) -> list[dict]:
+    """Up to ``k`` rows in seeded random order that clash with nothing taken (sets updated)
+    and show nothing seen elsewhere in the round."""
     chosen = []
     for i in rng.permutation(len(rows)):
         row = rows[int(i)]
-        if _clashes(kind, row, taken_texts, taken_images):
+        if _clashes(kind, row, taken_texts, taken_images, seen_elsewhere):
             continue
         chosen.append(row)
         taken_texts.add(row["norm"])
@@ -174,15 +188,22 @@ def _shuffled(rng, shown: list[dict], intruder: dict) -> list[dict]:
 
 
 def post_task_items(rng, kind: str, members: list[dict], others: dict[int, list[dict]],
-                    candidates: list[int], k: int) -> tuple[list[dict], int] | None:
+                    candidates: list[int], k: int, seen_elsewhere: set | None = None
+                    ) -> tuple[list[dict], int] | None:
+    """``k`` posts of the cluster and one intruder, none of them in ``seen_elsewhere``; on
+    success their keys join ``seen_elsewhere`` (no later task of the round shows them)."""
+    seen_elsewhere = set() if seen_elsewhere is None else seen_elsewhere
     shown_texts: set = set()
     shown_images: set = set()
-    shown = _draw_posts(rng, kind, members, k, shown_texts, shown_images)
+    shown = _draw_posts(rng, kind, members, k, shown_texts, shown_images, seen_elsewhere)
     if len(shown) < k:
         return None
     for label in (candidates[int(i)] for i in rng.permutation(len(candidates))):
-        intruder = _draw_posts(rng, kind, others[label], 1, set(shown_texts), set(shown_images))
+        intruder = _draw_posts(rng, kind, others[label], 1, set(shown_texts), set(shown_images),
+                               seen_elsewhere)
         if intruder:
+            for row in shown + intruder:
+                seen_elsewhere |= row_keys(row, kind)
             items = _shuffled(rng, [_post_item(r, False) for r in shown],
                               _post_item(intruder[0], True))
             return items, label
@@ -206,8 +227,20 @@ def term_task_items(rng, label: int, terms: dict[int, list[str]], candidates: li
 
 # ------------------------------------------------------------------ the plan
 
-def _solution_tasks(validation_round, solution, frame: pd.DataFrame, output_dir: Path,
-                    kinds: list[str], k: int, plan: IntrusionPlanResult) -> None:
+@dataclass
+class _SolutionContext:
+    """What every task of one solution reads: its clusters, their posts, terms and distances."""
+    solution: object
+    clusters: np.ndarray
+    distances: np.ndarray | None
+    space: str
+    rows_by_cluster: dict[int, list[dict]]
+    terms: dict[int, list[str]]
+    entry: dict
+
+
+def _solution_context(solution, frame: pd.DataFrame, output_dir: Path,
+                      kinds: list[str]) -> _SolutionContext:
     labels = frame[solution.solution_id].to_numpy()
     clusters = np.unique(labels[labels >= 0])
     distances, space = None, ""
@@ -215,45 +248,42 @@ def _solution_tasks(validation_round, solution, frame: pd.DataFrame, output_dir:
         distances, space = centroid_distances(output_dir, space_name, labels, clusters)
         if distances is not None:
             break
-    entry = {"solution_id": solution.solution_id, "clusters": int(len(clusters)),
-             "space": space or None, "tasks": {}, "skipped": {}}
     rows_by_cluster: dict[int, list[dict]] = {}
     for label in clusters:
         # one pair per post within the cluster (the first in pairs order)
         members = frame[labels == label].drop_duplicates(subset=["post_id"])
         rows_by_cluster[int(label)] = [
             {**r, "norm": normalised_text(r["text"])}
-            for r in members[["pair_id", "post_id", "text", "image", "lang"]].to_dict("records")]
+            for r in members[list(ROW_COLUMNS)].to_dict("records")]
     terms = _cluster_terms(output_dir, solution.solution_id) if "term" in kinds else {}
-    for kind in kinds:
-        made, skipped = 0, []
-        for index, label in enumerate(clusters):
-            label = int(label)
-            candidates, nearest = intruder_candidates(index, clusters, distances)
-            rng = round_rng(validation_round, "intrusion", kind, solution.solution_id, label)
-            if not candidates:
-                drawn = None
-            elif kind == IntrusionKind.TERM:
-                drawn = term_task_items(rng, label, terms, candidates, k)
-            else:
-                drawn = post_task_items(rng, kind, rows_by_cluster[label], rows_by_cluster,
-                                        candidates, k)
-            if drawn is None:
-                skipped.append(label)
-                continue
-            items, intruder_label = drawn
-            plan.tasks.append(PlannedTask(solution.pk, solution.solution_id, kind, label,
-                                          intruder_label, nearest, space, items))
-            made += 1
-        entry["tasks"][kind] = made
-        if skipped:
-            entry["skipped"][kind] = skipped
-    plan.report["solutions"].append(entry)
+    entry = {"solution_id": solution.solution_id, "clusters": int(len(clusters)),
+             "space": space or None, "tasks": {kind: 0 for kind in kinds}, "skipped": {}}
+    return _SolutionContext(solution, clusters, distances, space, rows_by_cluster, terms, entry)
+
+
+def _draw_task(validation_round, ctx: _SolutionContext, kind: str, index: int, k: int,
+               seen_elsewhere: set) -> PlannedTask | None:
+    label = int(ctx.clusters[index])
+    candidates, nearest = intruder_candidates(index, ctx.clusters, ctx.distances)
+    rng = round_rng(validation_round, "intrusion", kind, ctx.solution.solution_id, label)
+    if not candidates:
+        drawn = None
+    elif kind == IntrusionKind.TERM:
+        drawn = term_task_items(rng, label, ctx.terms, candidates, k)
+    else:
+        drawn = post_task_items(rng, kind, ctx.rows_by_cluster[label], ctx.rows_by_cluster,
+                                candidates, k, seen_elsewhere)
+    if drawn is None:
+        return None
+    items, intruder_label = drawn
+    return PlannedTask(ctx.solution.pk, ctx.solution.solution_id, kind, label, intruder_label,
+                       nearest, ctx.space, items)
 
 
 def build_intrusion_plan(validation_round, solutions, kinds, items_per_task: int
                          ) -> IntrusionPlanResult:
-    """Every task of a round (pure: reads the run folders, writes nothing)."""
+    """Every task of a round (pure: reads the run folders and the round's samples, writes
+    nothing)."""
     kinds = [k for k in INTRUSION_KINDS if k in set(kinds)]
     if not kinds:
         raise IntrusionError("choose at least one kind of intrusion task")
@@ -261,6 +291,8 @@ def build_intrusion_plan(validation_round, solutions, kinds, items_per_task: int
         raise IntrusionError("an intrusion task needs at least 2 items of the cluster")
     plan = IntrusionPlanResult(report={"kinds": kinds, "items_per_task": items_per_task,
                                        "solutions": []})
+    seen_elsewhere: set = set()
+    contexts = []
     solutions = sorted(solutions, key=lambda s: (s.run_id, s.solution_id))
     for run_id in dict.fromkeys(s.run_id for s in solutions):
         run_solutions = [s for s in solutions if s.run_id == run_id]
@@ -268,13 +300,24 @@ def build_intrusion_plan(validation_round, solutions, kinds, items_per_task: int
         if not (output_dir / "labels.parquet").is_file():
             raise IntrusionError(f"run {run_id} has no labels.parquet in its output folder")
         frame = _run_frame(output_dir, [s.solution_id for s in run_solutions])
-        for solution in run_solutions:
-            _solution_tasks(validation_round, solution, frame, output_dir, kinds,
-                            items_per_task, plan)
+        seen_elsewhere |= consistency_keys(validation_round, frame)
+        contexts += [_solution_context(s, frame, output_dir, kinds) for s in run_solutions]
+    plan.report["solutions"] = [ctx.entry for ctx in contexts]
+    units = [(ctx, kind, index) for ctx in contexts for kind in kinds
+             for index in range(len(ctx.clusters))]
+    for i in round_rng(validation_round, "intrusion-order").permutation(len(units)):
+        ctx, kind, index = units[int(i)]
+        task = _draw_task(validation_round, ctx, kind, index, items_per_task, seen_elsewhere)
+        if task is None:
+            ctx.entry["skipped"].setdefault(kind, []).append(int(ctx.clusters[index]))
+        else:
+            plan.tasks.append(task)
+            ctx.entry["tasks"][kind] += 1
+    for ctx in contexts:
+        ctx.entry["skipped"] = {kind: sorted(labels)
+                                for kind, labels in ctx.entry["skipped"].items()}
     if not plan.tasks:
         raise IntrusionError("no intrusion task could be made (too few clusters, posts or terms)")
-    order = round_rng(validation_round, "intrusion-order").permutation(len(plan.tasks))
-    plan.tasks = [plan.tasks[int(i)] for i in order]
     plan.report["tasks"] = len(plan.tasks)
     return plan
 

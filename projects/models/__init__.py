@@ -9,6 +9,8 @@ from .grant import DataRootGrant
 from .run import EngineRun, RunStatus
 from .shard import EmbeddingShard
 from .solution import ClusterSummary, Solution
+from .token_use import TokenUse
+from .archive_job import ArchiveJob
 
 __all__ = ["Project", "Membership", "Role", "Dataset", "DataRootGrant", "EngineRun", "RunStatus", "Solution",
-           "ClusterSummary", "EmbeddingShard"]
+           "ClusterSummary", "EmbeddingShard", "ArchiveJob", "TokenUse"]

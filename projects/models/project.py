@@ -13,6 +13,11 @@ class Project(models.Model):
 
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
+    # Coders see the project only under this name (the real name and description can name
+    # the data set, which a coder holding the public data could use to rerun the engine).
+    name_for_coders = models.CharField(
+        max_length=200, blank=True,
+        help_text='the name coders see; empty: "Study <number>"')
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
                                    related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -22,6 +27,10 @@ class Project(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def coder_facing_name(self) -> str:
+        return self.name_for_coders or f"Study {self.pk}"
 
 
 class Membership(models.Model):

@@ -64,6 +64,12 @@ def can_read_internals(user, project) -> bool:
     return role_in(user, project) in READ_INTERNALS
 
 
+def project_name_for(user, project) -> str:
+    """The project's name as this user may see it: a coder gets the name its PIs chose for
+    coders (the real one can name the data set: docs/reliability.md, threat model)."""
+    return project.name if can_read_internals(user, project) else project.coder_facing_name
+
+
 def get_visible_or_404(queryset, **lookup):
     obj = queryset.filter(**lookup).first()
     if obj is None:
@@ -105,7 +111,8 @@ def server_folder_roots(user, project) -> list[Path]:
     return [r for r in configured if r in granted]
 
 
-def create_project(owner, name: str, description: str = "") -> Project:
-    project = Project.objects.create(name=name, description=description, created_by=owner)
+def create_project(owner, name: str, description: str = "", name_for_coders: str = "") -> Project:
+    project = Project.objects.create(name=name, description=description, created_by=owner,
+                                     name_for_coders=name_for_coders)
     Membership.objects.create(project=project, user=owner, role=Role.PI)
     return project

@@ -12,7 +12,6 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
 
 from clustering_engine.cell_values import as_images
 from clustering_engine.data import load_pairs
@@ -22,6 +21,7 @@ from clustering_engine.table_reader import read_records
 
 from ..models import Dataset, Project
 from .paths import relative_to_base
+from .quota import QuotaExceeded, copy_within_quota, quota_left
 from .safe_zip import ArchiveLimits, UnsafeArchiveError, extract_zip_safely, member_key
 from .storage import datasets_root
 
@@ -40,22 +40,6 @@ def archive_limits(max_total_bytes: int | None = None) -> ArchiveLimits:
                          max_files=settings.DIPTYCH_MAX_ARCHIVE_FILES,
                          max_ratio=settings.DIPTYCH_MAX_COMPRESSION_RATIO,
                          max_total_ratio=settings.DIPTYCH_MAX_COMPRESSION_RATIO)
-
-
-def storage_used(user) -> int:
-    """Bytes stored for the data sets a user uploaded (DIPTYCH_USER_STORAGE_QUOTA_BYTES)."""
-    return Dataset.objects.filter(created_by=user).aggregate(n=Sum("stored_bytes"))["n"] or 0
-
-
-def _quota_left(user, already: int) -> int | None:
-    if user is None:       # operators (management commands): no quota
-        return None
-    quota = settings.DIPTYCH_USER_STORAGE_QUOTA_BYTES
-    left = quota - storage_used(user) - already
-    if left < 0:
-        raise DatasetImportError(f"your storage quota of {quota:,} bytes is used up; delete a "
-                                 "data set or ask an administrator for more")
-    return left
 
 
 def referenced_images(table_path: Path) -> set[str]:
@@ -89,16 +73,6 @@ def _table_name(filename: str) -> str:
         raise DatasetImportError(f"the table must be one of {', '.join(TABLE_SUFFIXES)} "
                                  f"(got {filename!r})")
     return "table" + suffix
-
-
-def _copy_upload(upload, dest: Path) -> None:
-    """Write an uploaded file (Django UploadedFile, or an open binary file) to ``dest``."""
-    with open(dest, "wb") as out:
-        if hasattr(upload, "chunks"):
-            for chunk in upload.chunks():
-                out.write(chunk)
-        else:
-            shutil.copyfileobj(upload, out)
 
 
 def validate_pairs(table_path: Path, images_root: Path):
@@ -139,13 +113,13 @@ def import_uploaded_dataset(project: Project, name: str, table_file, table_filen
     try:
         folder.mkdir(parents=True)
         table_path = folder / table_name
-        _copy_upload(table_file, table_path)
-        stored = table_path.stat().st_size
-        left = _quota_left(user, stored)
+        # checked against the quota before and while each upload is written, not after
+        stored = copy_within_quota(table_file, table_path, quota_left(user))
+        left = quota_left(user, stored)
         images_root.mkdir()
         if images_zip is not None:
             zip_path = folder / "upload.zip"
-            _copy_upload(images_zip, zip_path)
+            copy_within_quota(images_zip, zip_path, left)
             try:
                 stored += extract_zip_safely(zip_path, images_root, archive_limits(left),
                                              wanted=referenced_images(table_path)).total_bytes
@@ -159,7 +133,11 @@ def import_uploaded_dataset(project: Project, name: str, table_file, table_filen
         shutil.rmtree(folder, ignore_errors=True)
         quota = (f" (your storage quota leaves {left:,} bytes)"
                  if left is not None and left < settings.DIPTYCH_MAX_ARCHIVE_BYTES else "")
-        raise DatasetImportError(f"{exc}{quota}") from None
+        raise DatasetImportError(relative_to_base(f"{exc}{quota}", images_root, folder)
+                                 ) from None
+    except QuotaExceeded as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise DatasetImportError(str(exc)) from None
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise

@@ -12,6 +12,9 @@ from ..models import Dataset
 from .storage import resolve_inside, thumbnails_root
 
 THUMBNAIL_SIZES = {"thumb": 256, "medium": 720}
+# Every thumbnail is exactly its size's square, the image scaled to fit and centred on this
+# colour: the served size never tells the original's resolution or shape.
+LETTERBOX = (245, 245, 245)
 # Originals are served only for image files: an images root may also hold the table itself.
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff"}
 
@@ -29,14 +32,14 @@ def image_path(dataset: Dataset, relative: str) -> Path:
 
 
 def thumbnail(dataset: Dataset, relative: str, size: str = "thumb") -> Path:
-    """A cached JPEG thumbnail without metadata (created on first request; an atomic rename
-    avoids torn files)."""
+    """A cached JPEG thumbnail without metadata, letterboxed to its size's square (created on
+    first request; an atomic rename avoids torn files)."""
     if size not in THUMBNAIL_SIZES:
         raise ImageNotFound(relative)
     source = image_path(dataset, relative)
     stat = source.stat()
-    # "v2": thumbnails made before metadata was stripped are not reused.
-    key = hashlib.sha256(f"v2|{source}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:32]
+    # "v3": thumbnails made before metadata was stripped, or not letterboxed, are not reused.
+    key = hashlib.sha256(f"v3|{source}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:32]
     target = thumbnails_root() / f"dataset-{dataset.pk}" / size / f"{key}.jpg"
     if target.exists():
         return target
@@ -45,10 +48,10 @@ def thumbnail(dataset: Dataset, relative: str, size: str = "thumb") -> Path:
     try:
         with Image.open(source) as img:
             img = ImageOps.exif_transpose(img)
-            img.thumbnail((pixels, pixels))
+            rgb = ImageOps.pad(img.convert("RGB"), (pixels, pixels), Image.LANCZOS,
+                               color=LETTERBOX)
             fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
             with os.fdopen(fd, "wb") as out:
-                rgb = img.convert("RGB")
                 rgb.info.clear()   # no EXIF, comment or ICC text travels to the thumbnail
                 rgb.save(out, "JPEG", quality=85)
     except (OSError, ValueError, Image.DecompressionBombError):

@@ -4,11 +4,13 @@ Validation reports, import errors and export manifests used to show absolute pat
 (``/srv/…/media/datasets/upload-…/table.csv``, the virtualenv's site-packages): they tell a
 user how the server is laid out and nothing they need. ``relative_to_base`` rewrites every
 string in a JSON-like value: paths under ``base`` become relative to it; paths under the media
-root, the installation or the Python environment lose those prefixes.
+root, the installation or the Python environment lose those prefixes; any other absolute path
+(an embedding cache, model weights) keeps only its last name.
 """
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -23,6 +25,12 @@ def _prefixes(bases) -> list[str]:
                   key=len, reverse=True)
 
 
+# What is left of an absolute path once the known prefixes are gone (an embedding cache or model
+# weights in the server's home folder): its folders, not its last name. Not after a word
+# character, ".", ":" or "/", so URLs, dates and fractions stay as they are.
+_ABSOLUTE_FOLDERS = re.compile(r"(?<![\w.:/~-])/(?:[^\s/'\"<>]+/)+(?=[^\s/'\"<>])")
+
+
 def relative_to_base(value, *bases):
     """``value`` (str, dict, list) with server path prefixes removed (see the module doc)."""
     prefixes = _prefixes(bases)
@@ -32,7 +40,7 @@ def relative_to_base(value, *bases):
             for prefix in prefixes:
                 if prefix in item:
                     item = item.replace(prefix, "")
-            return item
+            return _ABSOLUTE_FOLDERS.sub("", item) if "/" in item else item
         if isinstance(item, dict):
             return {k: scrub(v) for k, v in item.items()}
         if isinstance(item, (list, tuple)):
@@ -40,3 +48,12 @@ def relative_to_base(value, *bases):
         return item
 
     return scrub(value)
+
+
+def shown_for_run(run, value):
+    """``value`` (a run's log, error, manifest or config) as users see it: paths relative to the
+    run's output folder and its data set."""
+    dataset = run.dataset
+    bases = [run.output_dir, dataset.images_root,
+             Path(dataset.table_path).parent if dataset.table_path else None]
+    return relative_to_base(value, *[b for b in bases if b])

@@ -1,8 +1,15 @@
 """Run options: what the run form and the API accept, and how they become an EngineConfig.
 
 Stored on EngineRun.config as plain JSON so a run can be shown, repeated and resumed exactly.
+
+The seed is secret (docs/reliability.md, "Threat model for blinding"): a coder who knows the
+data, the options and the seed can rerun the engine and read which method and K made each
+cluster. A run without a seed from the PI gets a fresh one from the operating system's random
+source, recorded in its config and manifest and shown to PIs only.
 """
 from __future__ import annotations
+
+import secrets
 
 from django.conf import settings
 
@@ -11,7 +18,7 @@ from clustering_engine.grid import GridConfig
 from clustering_engine.pipeline import EngineConfig
 from clustering_engine.reduce import ReductionConfig
 from clustering_engine.spec import (ALGORITHMS, DEFAULT_ALGORITHMS, DEFAULT_KS, DEFAULT_METHODS,
-                                    DEFAULT_N_COMPONENTS, DEFAULT_REDUCER, DEFAULT_SEED, METHODS,
+                                    DEFAULT_N_COMPONENTS, DEFAULT_REDUCER, METHODS,
                                     NO_JOINT_MODEL_NOTE, REDUCERS, has_joint_model)
 
 DEFAULT_OPTIONS = {
@@ -26,7 +33,7 @@ DEFAULT_OPTIONS = {
     "fit_sample": None,
     "hdbscan_min_cluster_size": None,
     "ami_permutations": 100,
-    "seed": DEFAULT_SEED,
+    "seed": None,           # None = a fresh secret seed for this run (fresh_seed)
     "truth_column": None,   # known groupings to score against; never used to cluster
 }
 
@@ -35,7 +42,7 @@ DEFAULT_OPTIONS = {
 # (ami_permutations=10**9 would). Lower bounds are in normalise_options.
 OPTION_BOUNDS = {"ks": 5000, "n_ks": 64, "n_components": 1024, "fit_sample": 10_000_000,
                  "hdbscan_min_cluster_size": 1_000_000, "ami_permutations": 10_000,
-                 "seed": 2 ** 32 - 1}
+                 "seed": 2 ** 31 - 1}   # EngineRun.seed is a 32-bit signed column
 
 
 class RunConfigError(Exception):
@@ -111,7 +118,9 @@ def normalise_options(raw: dict) -> dict:
     options["ami_permutations"] = _optional_int(
         options["ami_permutations"], "AMI permutations", 1,
         bound["ami_permutations"]) or DEFAULT_OPTIONS["ami_permutations"]
-    options["seed"] = _optional_int(options["seed"], "seed", 0, bound["seed"]) or 0
+    options["seed"] = _optional_int(options["seed"], "seed", 0, bound["seed"])
+    if options["seed"] is None:
+        options["seed"] = fresh_seed()
     column = options["truth_column"]
     options["truth_column"] = (str(column).strip() or None) if column is not None else None
     try:
@@ -119,6 +128,23 @@ def normalise_options(raw: dict) -> dict:
     except ConfigError as exc:
         raise RunConfigError(str(exc)) from None
     return options
+
+
+def fresh_seed() -> int:
+    """A seed no one can guess (not the engine's default 0, not the clock)."""
+    return 1 + secrets.randbelow(OPTION_BOUNDS["seed"])
+
+
+SEED_HIDDEN = "hidden (shown to the project's PIs only)"
+
+
+def without_seed(value):
+    """A run's config or manifest as a non-PI sees it: every ``seed`` entry masked."""
+    if isinstance(value, dict):
+        return {k: SEED_HIDDEN if k == "seed" else without_seed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_seed(v) for v in value]
+    return value
 
 
 def joint_model_notice() -> str | None:

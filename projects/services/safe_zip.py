@@ -1,8 +1,9 @@
 """Safe extraction of an uploaded zip of images.
 
 Rejected before anything is written: absolute paths, drive letters, ``..`` components,
-symbolic links (unix mode bits in ``external_attr``), nested archives, more files or more
-uncompressed bytes than the caps, and entries whose compression ratio marks a zip bomb.
+the same file twice, symbolic links (unix mode bits in ``external_attr``), nested archives,
+more files or more uncompressed bytes than the caps, and entries whose compression ratio
+marks a zip bomb.
 The whole archive is capped too: what is extracted may not exceed ``max_total_ratio`` times
 the zip's own size (a 332 KB zip of 300 × 1 MiB zero files: each entry under the per-entry
 check, the whole 900-fold). Only the files the table names are extracted (``wanted``); the
@@ -79,9 +80,13 @@ def check_archive(archive: zipfile.ZipFile, limits: ArchiveLimits, wanted=None,
     if len(files) > limits.max_files:
         raise UnsafeArchiveError(f"the zip holds {len(files):,} files; the limit is "
                                  f"{limits.max_files:,}")
-    declared = 0
+    declared, seen = 0, set()
     for info in entries:
         _safe_member_path(info.filename)
+        key = member_key(info.filename)
+        if not info.is_dir() and key in seen:   # a second write to one file: say so here
+            raise UnsafeArchiveError(f"the zip holds {info.filename!r} twice; keep one")
+        seen.add(key)
         if _is_symlink(info):
             raise UnsafeArchiveError(f"the zip holds a symbolic link ({info.filename!r}); "
                                      "links are refused")

@@ -4,7 +4,15 @@ from django import template
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
+from ..services.access import project_name_for
+
 register = template.Library()
+
+
+@register.filter
+def name_for(project, user):
+    """``{{ project|name_for:user }}``: the name this user may see (coders: the coder name)."""
+    return project_name_for(user, project)
 
 
 @register.filter

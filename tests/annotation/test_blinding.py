@@ -30,8 +30,13 @@ LINK = re.compile(r'(?:href|src|data-zoom)="([^"]+)"')
 SKIP = ("/api/docs/", "/api/schema/", "/static/", "/admin/", "/accounts/")
 
 
+# An opaque public id (annotation/tokens.py) is random: it may hold any digit string, such as a
+# solution's pk, by chance. Ids are checked to be opaque elsewhere; the scan reads around them.
+PUBLIC_ID = re.compile(r"\b[A-Z][0-9A-HJMNP-TV-Z]{10}\b")
+
+
 def scan(where, text):
-    for pattern in CSRF:
+    for pattern in (*CSRF, PUBLIC_ID):
         text = pattern.sub("", text)
     for pattern in FORBIDDEN:
         match = pattern.search(text)
@@ -56,15 +61,10 @@ def code_everything(client, user):
     return responses
 
 
-def test_coder_reachable_pages_and_api_are_blind(validation_round, users, client):
-    coder = users["coder"]
-    client.force_login(coder)
-    put_responses = code_everything(client, coder)
-    assert put_responses and all(r.status_code == 201 for _, r in put_responses)
-    for url, response in put_responses:
-        scan(f"PUT {url}", response.content.decode())
-
-    project = validation_round.project
+def crawl_coder_view(client, coder, project):
+    """Everything the logged-in coder reaches: ``[(where, text)]`` for every page (by links from
+    /code/ and the project pages), redirect, header and coder API response; and counts."""
+    seen_texts, counts = [], {"pages": 0, "images": 0}
     start = [reverse("annotation:my-work"), "/", f"/projects/{project.pk}/"]
     samples = list(Assignment.objects.filter(coder=coder).values_list(
         "cluster_sample__public_id", flat=True))
@@ -77,7 +77,7 @@ def test_coder_reachable_pages_and_api_are_blind(validation_round, users, client
             api.append(reverse("annotation-api:cluster-themes", args=[public_id]) + f"?pass={pass_name}&q=")
             start.append(reverse("annotation:code-pass", args=[public_id, pass_name]))
 
-    seen, queue, pages, images = set(), deque(start), 0, 0
+    seen, queue = set(), deque(start)
     while queue:
         url = queue.popleft()
         if url in seen or any(url.startswith(s) for s in SKIP):
@@ -85,18 +85,19 @@ def test_coder_reachable_pages_and_api_are_blind(validation_round, users, client
         seen.add(url)
         response = client.get(url, follow=True)
         for chain_url, _ in response.redirect_chain:
-            scan(f"redirect of {url}", chain_url)
-        scan(f"headers of {url}", " ".join(f"{k}: {v}" for k, v in response.headers.items()))
+            seen_texts.append((f"redirect of {url}", chain_url))
+        seen_texts.append((f"headers of {url}",
+                           " ".join(f"{k}: {v}" for k, v in response.headers.items())))
         assert response.status_code in (200, 404), (url, response.status_code)
         if response.status_code != 200:
             continue
-        scan(f"URL {url}", url)
+        seen_texts.append((f"URL {url}", url))
         if "image" in response.get("Content-Type", ""):
-            images += 1
+            counts["images"] += 1
             continue
         body = response.content.decode()
-        scan(url, body)
-        pages += 1
+        seen_texts.append((url, body))
+        counts["pages"] += 1
         for link in LINK.findall(body):
             link = link.replace("&amp;", "&")
             parsed = urlparse(urljoin(url, link))
@@ -105,17 +106,71 @@ def test_coder_reachable_pages_and_api_are_blind(validation_round, users, client
     for url in api:
         response = client.get(url)
         assert response.status_code in (200, 404), url
-        scan(f"API {url}", response.content.decode())
-    print(f"scanned {pages} pages, {images} images, {len(api)} API responses, {len(put_responses)} saves")
-    assert pages >= 3 * len(samples) + 3
-    assert images > 0  # thumbnails and zoom images were reached and checked
+        seen_texts.append((f"API {url}", response.content.decode()))
+    counts["api"], counts["samples"] = len(api), len(samples)
+    return seen_texts, counts
+
+
+def test_coder_reachable_pages_and_api_are_blind(validation_round, users, client):
+    coder = users["coder"]
+    client.force_login(coder)
+    put_responses = code_everything(client, coder)
+    assert put_responses and all(r.status_code == 201 for _, r in put_responses)
+    for url, response in put_responses:
+        scan(f"PUT {url}", response.content.decode())
+
+    project = validation_round.project
+    texts, counts = crawl_coder_view(client, coder, project)
+    for where, text in texts:
+        scan(where, text)
+    print(f"scanned {counts['pages']} pages, {counts['images']} images, {counts['api']} API "
+          f"responses, {len(put_responses)} saves")
+    assert counts["pages"] >= 3 * counts["samples"] + 3
+    assert counts["images"] > 0  # thumbnails and zoom images were reached and checked
 
     # a coder is not told about other coders' clusters either
+    samples = list(Assignment.objects.filter(coder=coder).values_list(
+        "cluster_sample__public_id", flat=True))
     others = Assignment.objects.exclude(coder=coder).exclude(
         cluster_sample__public_id__in=samples).values_list("cluster_sample__public_id", flat=True)
     for public_id in others:
         assert client.get(reverse("annotation:code-cluster", args=[public_id])).status_code == 404
         assert client.get(reverse("annotation-api:cluster-state", args=[public_id])).status_code == 404
+
+
+def test_coders_never_see_the_run_config_seed_or_data_set(validation_round, users, client):
+    """What would let a coder rerun the engine (threat model, docs/reliability.md): the seed,
+    the configuration, the data set's name, the project's real name and description."""
+    project = validation_round.project
+    project.name, project.description = "VMU replication study", "Tweets of the VMU benchmark"
+    project.save()
+    run = validation_round.solutions.first().run
+    run.config = {"seed": 1618033988, "reduction": "umap", "n_components": 47,
+                  "ks": [9, 16, 25], "fit_sample": 31337}
+    run.seed = 1618033988
+    run.manifest = {"seed": 1618033988, "config": run.config}
+    run.save()
+    run.dataset.name = "vmu2016-dump"
+    run.dataset.save()
+    secrets = ["1618033988", "31337", "n_components", "fit_sample", "reduction", "umap",
+               "vmu2016", "VMU replication", "VMU benchmark"]
+    coder = users["coder"]
+    client.force_login(coder)
+    code_everything(client, coder)
+    texts, counts = crawl_coder_view(client, coder, project)
+    for where, text in texts:
+        for secret in secrets:
+            assert secret.lower() not in text.lower(), f"{where} shows {secret!r}"
+    assert counts["pages"] >= 3 * counts["samples"] + 3
+    # the name the PI chose for coders (default "Study <n>") is what they see
+    home = client.get(reverse("annotation:my-work")).content.decode()
+    assert f"Study {project.pk}" in home
+    project.name_for_coders = "Pilot B"
+    project.save()
+    assert "Pilot B" in client.get(reverse("annotation:my-work")).content.decode()
+    assert client.get(f"/api/projects/{project.pk}/").json()["name"] == "Pilot B"
+    client.force_login(users["pi"])
+    assert "VMU replication study" in client.get(f"/projects/{project.pk}/").content.decode()
 
 
 def test_the_scan_catches_a_leak(validation_round, users, client):

@@ -1,4 +1,4 @@
-"""Intrusion-test setup: a finished engine run made directly on 300 real MediaEval pairs (used in
+"""Intrusion-test setup: a finished engine run made directly on 900 real MediaEval pairs (used in
 place from ../shared/data, never copied) with two solutions, real c-TF-IDF terms in
 clusters.json (clustering_engine.describe) and a seeded common space with known cluster centres.
 
@@ -23,7 +23,8 @@ def _platform_settings(platform_settings):
     return platform_settings
 
 
-N_PAIRS = 300
+N_PAIRS = 900
+SHARED_PHOTO_ROWS = 40
 BY_ROW = "vector-kmeans-k24"      # 24 clusters, label = row % 24 (distinct texts, mixed images)
 BY_IMAGE = "label-kmeans-k9"      # 7 clusters by image; cluster 6 holds one image only
 SOLUTION_PKS = {BY_ROW: 9101, BY_IMAGE: 9102}
@@ -40,9 +41,18 @@ def labels_by_image(frame):
 
 @pytest.fixture(scope="session")
 def intrusion_pairs():
+    """The first 40 rows (tweets sharing a few photos), then one row per further photo, then
+    further tweets of those photos: intrusion items are posts seen nowhere else in the round
+    (consistency samples take some), and image tasks need many photos."""
     if not (DATA / "pairs.csv").exists():
         pytest.skip(f"the MediaEval data is not at {DATA}")
-    frame = pd.read_csv(DATA / "pairs.csv", dtype=str, nrows=N_PAIRS)
+    everything = pd.read_csv(DATA / "pairs.csv", dtype=str)
+    head = everything.head(SHARED_PHOTO_ROWS)
+    rest = everything.iloc[SHARED_PHOTO_ROWS:]
+    rest = rest[~rest["image"].isin(head["image"])]
+    one_per_photo = rest.drop_duplicates("image")
+    frame = pd.concat([head, one_per_photo, rest.drop(one_per_photo.index)]
+                      ).head(N_PAIRS).reset_index(drop=True)
     return pd.DataFrame({"pair_id": frame["id"], "post_id": frame["id"], "text": frame["text"],
                          "image": frame["image"], "lang": frame["lang"]})
 

@@ -95,7 +95,8 @@ def test_krippendorff_alpha_on_picks():
 def test_scores_through_the_database_and_dashboard(intrusion_round, users, coder2, client):
     tasks = list(IntrusionTask.objects.filter(round=intrusion_round, kind="text",
                                               solution__solution_id=BY_ROW))
-    assert len(tasks) == 24
+    n = len(tasks)          # posts seen elsewhere in the round are never items: not all 24
+    assert n >= 5
     rng = np.random.default_rng(3)
     for task in tasks:
         save_answer(task, users["coder"], choice=task.intruder_position, unsure=False,
@@ -106,9 +107,9 @@ def test_scores_through_the_database_and_dashboard(intrusion_round, users, coder
     body = client.get(f"/api/scoring/projects/{intrusion_round.project_id}/intrusion/").json()
     coder_1 = next(r for r in body["per_coder"] if r["coder"] == "coder_1")
     assert coder_1["precision"] == 1.0 and coder_1["p_value"] < 0.001
-    assert coder_1["p_value"] == pytest.approx((1 / 6) ** 24)
+    assert coder_1["p_value"] == pytest.approx((1 / 6) ** n)
     solution = next(r for r in body["per_solution"] if r["solution_id"] == BY_ROW)
-    assert solution["n_answers"] == 48 and solution["n_coders"] == 2
+    assert solution["n_answers"] == 2 * n and solution["n_coders"] == 2
     assert solution["median_lead_time_s"] == pytest.approx(4.25)
     assert solution["alpha"] is not None
     comparison = client.get(f"/api/scoring/projects/{intrusion_round.project_id}/comparison/"
@@ -117,7 +118,7 @@ def test_scores_through_the_database_and_dashboard(intrusion_round, users, coder
     assert row["precision"] == solution["precision"] and row["s_dbw_common"] == 0.9
     page = client.get(f"/scoring/projects/{intrusion_round.project_id}/compare/").content.decode()
     assert 'id="intrusion-table"' in page
-    assert f'data-precision="{solution["precision"]}"' in page
+    assert f'<td data-column="precision" class="num"><span class="value">{solution["precision"]:.3f}' in page
     client_for(client, users["coder"])                      # coders never see scores
     assert client.get(f"/api/scoring/projects/{intrusion_round.project_id}/intrusion/"
                       ).status_code == 404

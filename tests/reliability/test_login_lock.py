@@ -60,3 +60,24 @@ def test_one_lock_for_every_way_in_and_forwarded_for_is_not_trusted(users, setti
     assert _token(client, "pw-pi", HTTP_X_FORWARDED_FOR="203.0.113.6").status_code == 200
     # success clears that client's counter only
     assert _token(client, "pw-pi", HTTP_X_FORWARDED_FOR="203.0.113.5").status_code == 429
+
+
+def test_password_spraying_from_one_address_is_refused_across_usernames(users, settings,
+                                                                       django_user_model):
+    """30 usernames × 1 wrong password from one address were all answered 200 (each account's
+    own counter stayed at 1)."""
+    for i in range(30):
+        django_user_model.objects.create_user(f"member{i}", password=f"pw-member-{i}-x")
+    limit = settings.LOGIN_MAX_FAILURES_PER_ADDRESS
+    assert limit < 30
+    sprayer = Client(REMOTE_ADDR="198.51.100.7")
+    codes = [sprayer.post("/accounts/login/", {"username": f"member{i}", "password": "Summer2024"}
+                          ).status_code for i in range(30)]
+    # the form says so from the failure that reaches the limit on
+    assert codes == [200] * (limit - 1) + [429] * (31 - limit), codes
+    # the address is refused on every way in, even with a right password for a fresh account
+    assert sprayer.post("/accounts/login/", {"username": "pi", "password": "pw-pi"}
+                        ).status_code == 429 and "_auth_user_id" not in sprayer.session
+    assert _token(sprayer, "pw-pi").status_code == 429
+    # another address is not affected
+    assert _token(Client(REMOTE_ADDR="198.51.100.8"), "pw-pi").status_code == 200

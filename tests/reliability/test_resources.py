@@ -49,7 +49,7 @@ def test_zip_amplification_total_ratio_referenced_files_and_quota(users, project
     """A 300 KB zip of 300 × 1 MiB zero files plus one real image left 300 MiB on disk: each
     entry passed the per-entry ratio check (it looks only at entries over 1 MiB)."""
     from projects.models import Dataset
-    from projects.services.datasets import storage_used
+    from projects.services.quota import storage_used
 
     archive = _amplifying_zip()
     assert len(archive) < 400 * 1024

@@ -5,6 +5,7 @@ looks for a job that is not committed yet); ``run_export`` is the task's body.
 """
 from __future__ import annotations
 
+import datetime
 import errno
 import shutil
 import tempfile
@@ -16,6 +17,8 @@ from celery import current_app
 from django.conf import settings
 from django.db import connections, transaction
 from django.utils import timezone
+
+from projects.services.quota import QuotaExceeded, quota_left
 
 from ...models import ExportJob
 from .builder import build_bundle
@@ -30,9 +33,38 @@ def export_folder(project_id: int) -> Path:
     return Path(settings.MEDIA_ROOT) / "exports" / f"project-{project_id}"
 
 
+EXPORT_STALE_AFTER = datetime.timedelta(hours=6)
+
+
+class ExportRefused(Exception):
+    """No export can start now; the message is for the user."""
+
+
+def export_bytes(user) -> int:
+    """Bytes of the export zips ``user`` started (they count towards the storage quota)."""
+    paths = ExportJob.objects.filter(created_by=user).exclude(file_path="").values_list(
+        "file_path", flat=True)
+    return sum(Path(p).stat().st_size for p in paths if Path(p).is_file())
+
+
 def start_export(project, user) -> ExportJob:
-    job = ExportJob.objects.create(project=project, created_by=user, stage="queued")
-    transaction.on_commit(lambda: _dispatch(job.pk))
+    """Queue an export: one at a time per project (each reads every code and run), and only
+    while the user's storage quota has room."""
+    with transaction.atomic():
+        type(project).objects.select_for_update().get(pk=project.pk)   # two clicks at once
+        # a job left queued / running by a worker that died stops blocking after a while
+        if project.export_jobs.filter(status__in=(ExportJob.Status.QUEUED,
+                                                  ExportJob.Status.RUNNING),
+                                      created_at__gte=timezone.now() - EXPORT_STALE_AFTER
+                                      ).exists():
+            raise ExportRefused("an export of this project is already being built; wait for "
+                                "it to finish")
+        try:
+            quota_left(user)
+        except QuotaExceeded as exc:
+            raise ExportRefused(str(exc)) from None
+        job = ExportJob.objects.create(project=project, created_by=user, stage="queued")
+        transaction.on_commit(lambda: _dispatch(job.pk))
     return job
 
 
