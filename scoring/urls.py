@@ -18,6 +18,7 @@ api_patterns = [
     path("projects/<int:pk>/choices/<int:solution_pk>/", api.solution_choice, name="choice"),
     path("projects/<int:pk>/exports/", api.exports, name="exports"),
     path("exports/<int:job_pk>/", api.export_detail, name="export-detail"),
+    path("plan/", api.round_plan, name="round-plan"),
     # read API for analysis (pandas, R): long-format codes, cluster scores, reliability
     path("projects/<int:pk>/analysis/codes/", analysis_api.codes, name="analysis-codes"),
     path("projects/<int:pk>/analysis/cluster-scores/", analysis_api.cluster_scores,

@@ -29,6 +29,7 @@ DEFAULT_MEAN = 0.6          # our assumptions for a first round (a pilot's estim
 DEFAULT_CLUSTER_SD = 0.15
 DEFAULT_CODER_SD = 0.05
 POWER = 0.8
+MAX_ALPHA_POSTS = 2000
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ def power_at(design: Design, difference: float) -> float | None:
     return float(stats.t.cdf(z - stats.t.ppf(0.975, df), df))
 
 
-def alpha_interval_width(design: Design, replicates: int = 300, seed: int = 0) -> float | None:
+def alpha_interval_width(design: Design, replicates: int = 200, seed: int = 0) -> float | None:
     """Expected width of a bootstrap 95 % interval for α from the calibration set: units =
     calibration posts (clusters × posts), every coder; a coder agrees with the cluster's
     modal theme with probability ``mean`` else picks one of 4 other themes (our model)."""
@@ -88,9 +89,13 @@ def alpha_interval_width(design: Design, replicates: int = 300, seed: int = 0) -
     units = min(design.calibration_clusters, design.clusters_per_solution * design.solutions)
     if design.overlap_full:
         units = design.clusters_per_solution * design.solutions
-    n = units * design.posts_per_cluster
-    if design.coders < 2 or n < 2:
+    planned = units * design.posts_per_cluster
+    if design.coders < 2 or planned < 2:
         return None
+    # Beyond MAX_ALPHA_POSTS the width is simulated there and scaled by √(n_max / n): a
+    # bootstrap interval's width falls as 1/√n, and the page must answer in a moment.
+    n = min(planned, MAX_ALPHA_POSTS)
+    scale = math.sqrt(n / planned)
     rng = np.random.default_rng(seed)
     truth = rng.integers(0, 5, size=n)
     agree = rng.random((design.coders, n)) < design.mean
@@ -107,7 +112,7 @@ def alpha_interval_width(design: Design, replicates: int = 300, seed: int = 0) -
     if len(alphas) < 10:
         return None
     low, high = np.percentile(alphas, [2.5, 97.5])
-    return float(high - low)
+    return float(high - low) * scale
 
 
 def simulate_design(design: Design, difference: float = 0.0, repetitions: int = 400,

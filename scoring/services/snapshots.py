@@ -49,12 +49,15 @@ TABLES = {
     "reliability_overall": lambda s: s.reliability_overall,
     "intrusion_solution_scores": lambda s: s.intrusion.get("solution_scores"),
     "intrusion_kind_scores": lambda s: s.intrusion.get("kind_scores"),
+    "solution_comparisons": lambda s: s.comparisons,
+    "solution_ranking": lambda s: s.ranking,
 }
 # The per-cluster scores JSON (tens of thousands of rows), rendered once by the job with the
 # snapshot's state as it is when current, and stored gzipped: sent as it is (services: api).
 CLUSTERS_JSON = "clusters.json.gz"
 COMPARISON_TABLES = ("solution_scores", "reliability", "reliability_overall",
-                     "intrusion_solution_scores", "intrusion_kind_scores")
+                     "intrusion_solution_scores", "intrusion_kind_scores",
+                     "solution_comparisons", "solution_ranking")
 
 
 @dataclass
@@ -193,6 +196,8 @@ def stored_scores(project, tables=COMPARISON_TABLES) -> StoredScores:
         solutions=round_solutions(project),
         intrusion={"solution_scores": frames.get("intrusion_solution_scores", empty),
                    "kind_scores": frames.get("intrusion_kind_scores", empty)},
-        n_intrusion_answers=snapshot.n_intrusion_answers)
+        n_intrusion_answers=snapshot.n_intrusion_answers,
+        comparisons=frames.get("solution_comparisons", empty),
+        ranking=frames.get("solution_ranking", empty))
     documents = {name: frames[name] for name in tables if name.endswith(".gz") and name in frames}
     return StoredScores(scores, snapshot.version, version, snapshot.computed_at, documents)

@@ -40,6 +40,8 @@ DEFAULT_REPLICATES = 2000
 # bootstrap over 2-4 coders mostly measures which coder happened to be dropped.
 MIN_CODERS_RESAMPLED = 5
 ALPHA = 0.05
+RANKING_COLUMNS = ["statistic", "pass", "rank", "solution_id", "mean", "better_than",
+                   "not_distinguishable_from"]
 COMPARISON_COLUMNS = ["statistic", "pass", "solution_a", "solution_b", "mean_a", "mean_b",
                       "difference", "ci_low", "ci_high", "p_value", "p_holm",
                       "distinguishable", "n_units_a", "n_units_b", "n_coders", "replicates"]
@@ -230,8 +232,21 @@ def ranking(comparisons: pd.DataFrame, statistic: str = "consistency") -> pd.Dat
             if not r.distinguishable:
                 ties.setdefault(low, []).append(high)
         for rank, (solution, mean) in enumerate(sorted(means.items(), key=lambda kv: -kv[1]), 1):
-            rows.append({"pass": pass_name, "rank": rank, "solution_id": solution,
+            rows.append({"statistic": statistic, "pass": pass_name, "rank": rank,
+                         "solution_id": solution,
                          "mean": mean, "better_than": ", ".join(sorted(beats.get(solution, []))),
                          "not_distinguishable_from": ", ".join(sorted(ties.get(solution, [])))})
-    return pd.DataFrame(rows, columns=["pass", "rank", "solution_id", "mean", "better_than",
-                                       "not_distinguishable_from"])
+    return pd.DataFrame(rows, columns=RANKING_COLUMNS)
+
+
+def all_comparisons(cluster_scores: pd.DataFrame, answers: pd.DataFrame | None,
+                    replicates: int = DEFAULT_REPLICATES, seed: int = 0
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(every pair, the rankings) for consistency per pass and intrusion precision per kind."""
+    frames = [consistency_comparisons(cluster_scores, replicates, seed)]
+    if answers is not None and len(answers):
+        frames.append(intrusion_comparisons(answers, replicates, seed))
+    pairs = pd.concat([f for f in frames if len(f)] or [frames[0]], ignore_index=True)
+    ranked = [ranking(pairs, "consistency"), ranking(pairs, "intrusion precision")]
+    ranked = pd.concat([r for r in ranked if len(r)] or [ranked[0]], ignore_index=True)
+    return pairs, ranked

@@ -14,6 +14,20 @@
     $("run-error").textContent = data.error_message;
     $("run-dashboard-link").hidden = data.status !== "succeeded";
     $("run-log").textContent = data.log_tail;
+    showTiming(data.timing);
+  }
+  function duration(s) {
+    if (s === null || s === undefined) return "—";
+    s = Math.round(s);
+    return s >= 60 ? Math.floor(s / 60) + " min " + (s % 60) + " s" : s + " s";
+  }
+  function showTiming(t) {
+    const box = $("run-timing");
+    if (!box || !t) return;
+    const rows = t.stages.map((st) => st.stage + ": " + duration(st.seconds) + (st.current ? " so far" : ""));
+    box.textContent = (t.elapsed_s === null ? "" : "elapsed " + duration(t.elapsed_s)) +
+      (t.remaining_s === null ? "" : " · about " + duration(t.remaining_s) + " left (" + t.estimate_note + ")") +
+      (rows.length ? " · " + rows.join(" · ") : "");
   }
   async function poll() {
     try {
@@ -27,5 +41,5 @@
     } catch (e) { /* network hiccup: try again */ }
     setTimeout(poll, 1500);
   }
-  if (!wasFinished) poll();
+  poll();   // a finished run is shown once (its stage times), a running one until it ends
 })();

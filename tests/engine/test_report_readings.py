@@ -6,6 +6,7 @@ import json
 import pytest
 
 from clustering_engine.cli import main as cli_main, truth_table
+from clustering_engine.spec import K_THRESHOLD_NEVER_MET
 
 from .mediaeval import DATA, needs_data, small_table
 
@@ -53,7 +54,11 @@ def test_report_reads_ami_in_the_papers_direction_and_flags_k_steps(run):
     html = (out / "report.html").read_text()
     assert "the less joint clustering should add" in html
     assert "project&#x27;s own convention" in html or "project's own convention" in html
-    assert "class='sortable ktable'" in html and "★ chosen" in html
+    assert "class='sortable ktable'" in html
+    choosing = [v for v in manifest["k_selection"].values() if v["selects_k"]]
+    # a K the rule chose is starred; the grid's largest K taken because it never fired is not
+    assert ("★ chosen" in html) == any(v["threshold_met"] for v in choosing)
+    assert (K_THRESHOLD_NEVER_MET in html) == (not all(v["threshold_met"] for v in choosing))
     assert "class='sortable matrix'" in html and " ●" in html
     # The notice that no pretrained multimodal model was configured comes first.
     assert html.index("class=notice") < html.index("AMI diagnostic")

@@ -106,3 +106,16 @@ def test_plan_round_prints_the_figures():
     call_command("plan_round", "--clusters-per-solution", "25", "--coders", "3", stdout=out)
     text = out.getvalue()
     assert "± 0.0" in text and "80 % power" in text and "calibration set" in text
+
+
+def test_every_score_table_names_the_space_of_its_s_dbw():
+    """No column says "common" (a name the design forbids): S_Dbw says which space it is in,
+    the same words on the comparison and the intrusion tables."""
+    from scoring.services.table_columns import COMPARISON, INTRUSION_METRICS
+
+    for column in [*COMPARISON, *INTRUSION_METRICS]:
+        assert "common" not in column.label.lower(), column.label
+        if column.name.startswith("s_dbw"):
+            assert "space" in column.label, column.label
+    ami = next(c for c in INTRUSION_METRICS if c.name == "ami_text_image")
+    assert "K_t × K_i" in ami.note and "HDBSCAN" in ami.note
