@@ -3,6 +3,8 @@ services.sharded_embedding)."""
 from celery import shared_task
 from django.conf import settings
 
+from .archive import jobs as archive_jobs
+from .archive.jobs import ARCHIVE_TASK
 from .services import sharded_embedding
 from .services.runs import execute_run
 from .services.task_names import EMBED_SHARD, PLAN_EMBEDDING, RUN_ENGINE
@@ -29,3 +31,9 @@ def embed_shard(self, run_id: int, index: int) -> str:
     except sharded_embedding.ShardBusy as exc:
         # Held by a live worker: look again after a lease, in case that worker dies.
         raise self.retry(exc=exc, countdown=max(1, settings.DIPTYCH_EMBEDDING_LEASE_S // 2))
+
+
+@shared_task(name=ARCHIVE_TASK, acks_late=True)
+def build_archive(job_id: int) -> str:
+    """Write the project archive of ArchiveJob ``job_id``; status and errors go to its row."""
+    return archive_jobs.build_archive(job_id).status

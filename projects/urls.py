@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from . import api, views
+from . import api, archive_views, views
 
 app_name = "projects"
 
@@ -9,6 +9,8 @@ urlpatterns = [
     path("", views.project_list, name="project-list"),
     path("projects/<int:pk>/", views.project_detail, name="project-detail"),
     path("projects/<int:pk>/members/", views.project_members, name="project-members"),
+    path("projects/<int:pk>/archive/", archive_views.archive_start, name="archive-start"),
+    path("archives/<int:pk>/download/", archive_views.archive_download, name="archive-download"),
     path("projects/<int:pk>/datasets/new/", views.dataset_import, name="dataset-import"),
     path("projects/<int:pk>/runs/new/", views.run_new, name="run-new"),
     path("datasets/<int:pk>/", views.dataset_detail, name="dataset-detail"),
