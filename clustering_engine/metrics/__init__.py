@@ -14,7 +14,7 @@ tested). Every public name is importable from ``clustering_engine.metrics``.
 from .consistency import within_cluster_consistency
 from .data_loss import data_loss_at, data_loss_curve
 from .known_groupings import agreement_with_truth
-from .k_selection import marginal_gain, s_dbw_rose, select_k, select_k_detail, threshold_met
+from .k_selection import marginal_gain, s_dbw_rose, select_k, select_k_detail
 from .label_cooccurrence import Cooccurrence, cooccurrence
 from .mutual_information import (AMI_HIGH, AMI_NEAR_ZERO, BU_NEMO_AMI, CASM_AMI,
                                  DEFAULT_AVERAGE_METHOD, ami, ami_category, ami_permutation_test,
@@ -26,4 +26,4 @@ __all__ = ["AMI_HIGH", "AMI_NEAR_ZERO", "BU_NEMO_AMI", "CASM_AMI", "DEFAULT_AVER
            "agreement_with_truth", "joint_clustering_value", "noise_left_out", "Cooccurrence", "NOISE", "S_DBW_VARIANTS",
            "S_DbwInputError", "ami", "ami_category", "ami_permutation_test", "cooccurrence",
            "data_loss_at", "data_loss_curve", "interpret_ami", "marginal_gain", "s_dbw",
-           "s_dbw_reading", "s_dbw_rose", "select_k", "select_k_detail", "threshold_met", "within_cluster_consistency"]
+           "s_dbw_reading", "s_dbw_rose", "select_k", "select_k_detail", "within_cluster_consistency"]

@@ -4,9 +4,10 @@ Marginal gain / K selection
     ``marginal_gain`` returns one entry per input K, aligned with the input order; the
     smallest K has no previous grid point and gets ``None`` (never NaN). ``select_k`` returns
     the first K (ascending) whose gain is strictly below the threshold, else the largest K
-    (the paper's rule, kept as is); ``threshold_met`` tells the two apart, so a "chosen" K that
-    is only the grid's end is never shown as the rule's choice. The gain is an absolute value, so a step where S_Dbw got
-    worse also counts as "small": ``s_dbw_rose`` flags such steps for the figure and tables.
+    (the paper's rule, kept as is); ``select_k_detail`` also says which of the two, so a
+    "chosen" K that is only the grid's end is never shown as the rule's choice. The gain is an
+    absolute value, so a step where S_Dbw got worse also counts as "small": ``s_dbw_rose``
+    flags such steps for the figure and tables.
 """
 from __future__ import annotations
 
@@ -63,12 +64,6 @@ def select_k(ks: Sequence[int], scores: Sequence[float], threshold: float = 0.01
     """First K (ascending) whose marginal gain is strictly below ``threshold``; if none, the
     largest K. A single-point grid returns that K."""
     return select_k_detail(ks, scores, threshold)[0]
-
-
-def threshold_met(ks: Sequence[int], scores: Sequence[float], threshold: float = 0.01) -> bool:
-    """Whether any grid K's marginal gain falls below ``threshold`` (else ``select_k`` fell
-    back to the largest K: the rule never fired)."""
-    return select_k_detail(ks, scores, threshold)[1]
 
 
 def select_k_detail(ks: Sequence[int], scores: Sequence[float],

@@ -18,8 +18,8 @@ Method (docs/statistics.md states it with its assumptions and references)
       scaled by √(n/(n-1)) (the bootstrap's variance of a mean is (n-1)/n of the sample one),
       n the smaller solution's number of clusters; p-value (two-sided) from the same t. With
       one coder this is the two-sample t-test with unequal variances on cluster means (tested).
-      The plain percentile interval was anti-conservative at the paper's size (false-positive
-      rate 5.8 % over 400 simulated null studies; benchmarks/bench_comparisons.py).
+      A plain percentile interval, tried first, was anti-conservative at the paper's size
+      (docs/statistics.md); this one is checked by benchmarks/bench_comparisons.py.
       Holm's step-down adjustment (statsmodels) over every pair of a pass is reported beside
       the raw p-values, both labelled.
     * Posts shared by clusters of two solutions are not paired: clusters of different solutions
@@ -153,34 +153,42 @@ def _finish(rows: list[dict]) -> pd.DataFrame:
     return frame[COMPARISON_COLUMNS]
 
 
-def consistency_comparisons(cluster_scores: pd.DataFrame, replicates: int = DEFAULT_REPLICATES,
-                            seed: int = 0) -> pd.DataFrame:
-    """Every pair of solutions, per pass, from ``consistency.cluster_scores`` (one row per
-    cluster sample × pass × coder)."""
+def _compare(frame: pd.DataFrame, statistic: str, by: str, unit: str, value: str,
+             replicates: int, seed: int, pooled: bool) -> pd.DataFrame:
+    """Every pair of solutions per ``by`` value, from a frame with one row per ``unit`` ×
+    coder holding its ``value``; units are nested in solutions, coders crossed with them."""
     rows = []
-    if cluster_scores.empty:
+    if frame.empty:
         return _finish(rows)
-    for pass_name, part in cluster_scores.groupby("pass", sort=False):
-        units = part[["sample_pk", "solution_id"]].drop_duplicates("sample_pk")
+    for part_name, part in frame.groupby(by, sort=False):
+        units = part[[unit, "solution_id"]].drop_duplicates(unit)
         coders = sorted(part["coder"].unique())
         groups = sorted(units["solution_id"].unique())
         if len(groups) < 2:
             continue
-        unit_index = {pk: i for i, pk in enumerate(units["sample_pk"])}
+        unit_index = {u: i for i, u in enumerate(units[unit])}
         coder_index = {c: j for j, c in enumerate(coders)}
         values = np.zeros((len(units), len(coders)))
         coded = np.zeros_like(values, dtype=bool)
-        rows_i = part["sample_pk"].map(unit_index).to_numpy()
-        cols_j = part["coder"].map(coder_index).to_numpy()
-        values[rows_i, cols_j] = part["consistency"].to_numpy(dtype=float)
-        coded[rows_i, cols_j] = True
+        i = part[unit].map(unit_index).to_numpy()
+        j = part["coder"].map(coder_index).to_numpy()
+        values[i, j] = part[value].astype(float).to_numpy()
+        coded[i, j] = True
         unit_group = units["solution_id"].to_numpy()
         observed, replicated = _crossed_means(values, coded, unit_group, groups, replicates,
-                                              seed)
+                                              seed, pooled=pooled)
         n_units = [int((unit_group == g).sum()) for g in groups]
-        rows += _pairs("consistency", pass_name, groups, observed, replicated, n_units,
+        rows += _pairs(statistic, part_name, groups, observed, replicated, n_units,
                        len(coders), replicates)
     return _finish(rows)
+
+
+def consistency_comparisons(cluster_scores: pd.DataFrame, replicates: int = DEFAULT_REPLICATES,
+                            seed: int = 0) -> pd.DataFrame:
+    """Every pair of solutions, per pass, from ``consistency.cluster_scores`` (one row per
+    cluster sample × pass × coder): the difference in mean consistency."""
+    return _compare(cluster_scores, "consistency", "pass", "sample_pk", "consistency",
+                    replicates, seed, pooled=False)
 
 
 def intrusion_comparisons(answers: pd.DataFrame, replicates: int = DEFAULT_REPLICATES,
@@ -188,30 +196,8 @@ def intrusion_comparisons(answers: pd.DataFrame, replicates: int = DEFAULT_REPLI
     """Every pair of solutions, per intrusion kind, from ``intrusion.answers`` (one row per
     task × coder): the difference in precision (correct / answers, as the page shows it),
     tasks resampled within solution and coders across the round."""
-    rows = []
-    if answers.empty:
-        return _finish(rows)
-    for kind, part in answers.groupby("kind", sort=False):
-        units = part[["task", "solution_id"]].drop_duplicates("task")
-        coders = sorted(part["coder"].unique())
-        groups = sorted(units["solution_id"].unique())
-        if len(groups) < 2:
-            continue
-        unit_index = {t: i for i, t in enumerate(units["task"])}
-        coder_index = {c: j for j, c in enumerate(coders)}
-        values = np.zeros((len(units), len(coders)))
-        coded = np.zeros_like(values, dtype=bool)
-        i = part["task"].map(unit_index).to_numpy()
-        j = part["coder"].map(coder_index).to_numpy()
-        values[i, j] = part["correct"].astype(float).to_numpy()
-        coded[i, j] = True
-        unit_group = units["solution_id"].to_numpy()
-        observed, replicated = _crossed_means(values, coded, unit_group, groups, replicates,
-                                              seed, pooled=True)
-        n_units = [int((unit_group == g).sum()) for g in groups]
-        rows += _pairs("intrusion precision", kind, groups, observed, replicated, n_units,
-                       len(coders), replicates)
-    return _finish(rows)
+    return _compare(answers, "intrusion precision", "kind", "task", "correct", replicates,
+                    seed, pooled=True)
 
 
 def ranking(comparisons: pd.DataFrame, statistic: str = "consistency") -> pd.DataFrame:

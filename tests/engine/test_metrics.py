@@ -404,12 +404,12 @@ def test_boundary_decisions_equal_the_direct_difference():
 
 
 def test_select_k_says_when_the_threshold_was_never_met():
-    from clustering_engine.metrics import select_k, select_k_detail, threshold_met
+    from clustering_engine.metrics import select_k, select_k_detail
     from clustering_engine.spec import K_THRESHOLD_NEVER_MET, k_choice_flag
 
     assert select_k_detail([9, 16, 25], [1.0, 0.8, 0.6]) == (25, False)
     assert select_k([9, 16, 25], [1.0, 0.8, 0.6]) == 25
-    assert not threshold_met([9, 16, 25], [1.0, 0.8, 0.6])
+    assert not select_k_detail([9, 16, 25], [1.0, 0.8, 0.6])[1]
     assert select_k_detail([9, 16, 25], [1.0, 0.99, 0.6]) == (16, True)
     assert k_choice_flag({"chosen_k": 25, "threshold_met": False}) == K_THRESHOLD_NEVER_MET
     assert k_choice_flag({"chosen_k": 16, "threshold_met": True}) == ""
