@@ -16,6 +16,9 @@ RUN_TIMEOUT_MS = 240_000   # a run started from the browser, to its dashboard li
 def assert_images_load(page, selector):
     """Every image under ``selector`` loads. They are lazy (loading="lazy"), so each is scrolled
     into view first: Chromium fetches an off-screen lazy image only when it nears the viewport."""
+    # count() does not wait: right after a click the new page may still be parsing (an
+    # element above the images already there), so the whole document is awaited first.
+    page.wait_for_load_state("domcontentloaded")
     images = page.locator(selector)
     assert images.count() > 0, f"no {selector} on {page.url}"
     for i in range(images.count()):
